@@ -1,0 +1,84 @@
+"""Reads, with their permission filters. Every list or detail a user sees goes through
+`visible_to` (or a selector built on it), never through `Model.objects.all()` in a view.
+
+The pattern, chosen for tables that grow to millions of rows:
+- a permission-checked model declares django-guardian's *direct* foreign-key permission models
+  (`<Model>UserObjectPermission` / `<Model>GroupObjectPermission`), so a grant is a row with an
+  indexed integer foreign key instead of guardian's generic (content type, text object id) pair;
+- grants go to organisation groups (accounts.OrganisationGroup); per-user grants are the exception;
+- lists are filtered with one `EXISTS` subquery per grant table, not with guardian's
+  `get_objects_for_user`, and model-level ("global") permissions never widen what a user sees.
+"""
+
+from typing import TypeVar
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Exists, Model, OuterRef, QuerySet
+from django.shortcuts import get_object_or_404
+from guardian.models import GroupObjectPermission, UserObjectPermission
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
+
+from .models import Membership, Organisation, Role, User
+
+M = TypeVar("M", bound=Model)
+
+
+def _direct_permission_models(model: type[Model]) -> tuple[type[Model], type[Model]]:
+    user_model = get_user_obj_perms_model(model)
+    group_model = get_group_obj_perms_model(model)
+    if user_model is UserObjectPermission or group_model is GroupObjectPermission:
+        raise ImproperlyConfigured(
+            f"{model._meta.label} needs direct foreign-key permission models "
+            f"({model.__name__}UserObjectPermission and {model.__name__}GroupObjectPermission)"
+        )
+    return user_model, group_model
+
+
+def visible_to(*, user: User | AnonymousUser, queryset: QuerySet[M], perm: str = "view") -> QuerySet[M]:
+    """The objects of `queryset` on which `user` holds the object permission `perm`
+    ("view", "change", … or a full codename), granted to them or to one of their groups."""
+    if not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    model = queryset.model
+    opts = model._meta
+    codename = perm if "_" in perm else f"{perm}_{opts.model_name}"
+    user_model, group_model = _direct_permission_models(model)
+    permission_filter = {
+        "permission__codename": codename,
+        "permission__content_type__app_label": opts.app_label,
+        "permission__content_type__model": opts.model_name,
+    }
+    by_user = user_model.objects.filter(content_object=OuterRef("pk"), user=user, **permission_filter)
+    by_group = group_model.objects.filter(
+        content_object=OuterRef("pk"), group__user=user, **permission_filter
+    )
+    return queryset.filter(Exists(by_user) | Exists(by_group))
+
+
+def get_visible_or_404(
+    *, user: User | AnonymousUser, queryset: QuerySet[M], perm: str = "view", **lookup
+) -> M:
+    """One object the user may see; 404 whether it does not exist or is not theirs to see."""
+    return get_object_or_404(visible_to(user=user, queryset=queryset, perm=perm), **lookup)
+
+
+def active_membership(*, user: User | AnonymousUser) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.select_related("organisation").filter(user=user, ended_at__isnull=True).first()
+
+
+def national_authority(*, country: str) -> Organisation | None:
+    return Organisation.objects.filter(
+        kind=Organisation.Kind.AUTHORITY, country=country, is_active=True
+    ).first()
+
+
+def organisation_staff(*, organisation: Organisation) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(organisation=organisation, ended_at__isnull=True, user__is_active=True)
+        .exclude(role=Role.PATIENT)
+        .select_related("user")
+        .order_by("role", "user__last_name", "user__first_name")
+    )

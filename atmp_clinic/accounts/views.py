@@ -1,0 +1,46 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from .models import Organisation, Role
+from .selectors import get_visible_or_404, national_authority, organisation_staff
+
+HOME_TEMPLATES = {
+    Role.PHARMACIST: "accounts/home/pharmacist.html",
+    Role.CLINICIAN: "accounts/home/clinician.html",
+    Role.REVIEWER: "accounts/home/reviewer.html",
+    Role.PATIENT: "accounts/home/patient.html",
+    Role.ANALYST: "accounts/home/analyst.html",
+    Role.ADMINISTRATOR: "accounts/home/administrator.html",
+}
+
+
+@login_required
+def home(request):
+    """Each role lands on its own worklist."""
+    membership = request.membership
+    if not membership:
+        return render(request, "accounts/home/no_role.html")
+    organisation = membership.organisation
+    authority = (
+        national_authority(country=organisation.country)
+        if organisation and organisation.is_hospital
+        else None
+    )
+    return render(
+        request, HOME_TEMPLATES[Role(membership.role)], {"membership": membership, "authority": authority}
+    )
+
+
+@login_required
+def organisation_detail(request, pk: int):
+    organisation = get_visible_or_404(user=request.user, queryset=Organisation.objects.all(), pk=pk)
+    authority = None if organisation.is_authority else national_authority(country=organisation.country)
+    return render(
+        request,
+        "accounts/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "authority": authority,
+            "staff": organisation_staff(organisation=organisation),
+        },
+    )

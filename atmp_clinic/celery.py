@@ -1,0 +1,46 @@
+"""The Celery app: configured from Django settings (CELERY_*), tasks found in each app's tasks.py."""
+
+import os
+
+from celery import Celery, Task
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atmp_clinic.settings")
+
+WORKER_HEARTBEAT_KEY = "health:worker-heartbeat"
+WORKER_HEARTBEAT_EVERY = 60  # seconds
+
+
+class ClinicTask(Task):
+    """Defaults for every task: a task that lists `autoretry_for` retries with jittered
+    exponential backoff (2 s, 4 s, … capped at 10 minutes) and gives up after 8 tries."""
+
+    acks_late = True
+    retry_backoff = 2
+    retry_backoff_max = 600
+    retry_jitter = True
+    max_retries = 8
+
+
+app = Celery("atmp_clinic", task_cls=ClinicTask)
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "record-worker-heartbeat": {
+        "task": "atmp_clinic.celery.record_worker_heartbeat",
+        "schedule": WORKER_HEARTBEAT_EVERY,
+        # A beat that ran while the workers were down must not release a backlog of heartbeats.
+        "options": {"expires": WORKER_HEARTBEAT_EVERY},
+    },
+}
+
+
+@app.task(name="atmp_clinic.celery.record_worker_heartbeat")
+def record_worker_heartbeat() -> str:
+    """Answered by a worker so /healthz can tell when workers and beat last ran."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    now = timezone.now().isoformat()
+    cache.set(WORKER_HEARTBEAT_KEY, now, timeout=None)
+    return now

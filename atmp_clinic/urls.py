@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from .health import healthz
+
+admin.site.site_header = "ATMP Clinic administration"
+admin.site.site_title = "ATMP Clinic"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("atmp_clinic.accounts.urls")),
+]
