@@ -69,7 +69,9 @@ def membership_create(
     is_decider: bool = False,
 ) -> Membership:
     """Give a user a role, ending the membership they had before."""
-    for previous in Membership.objects.select_for_update().filter(user=user, ended_at__isnull=True):
+    for previous in (
+        Membership.objects.select_for_update().filter(user=user, ended_at__isnull=True).order_by("pk")
+    ):
         membership_end(membership=previous)
     membership = Membership(
         user=user,
