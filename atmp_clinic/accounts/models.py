@@ -225,7 +225,9 @@ class Membership(models.Model):
         ]
 
     def clean(self) -> None:
-        expected_kind = ROLE_ORGANISATION_KIND[Role(self.role)] if self.role else None
+        if self.role not in Role.values:
+            return  # the role field's own validation reports it
+        expected_kind = ROLE_ORGANISATION_KIND[Role(self.role)]
         organisation = self.organisation if self.organisation_id else None
         if expected_kind is None and organisation is not None:
             raise ValidationError(

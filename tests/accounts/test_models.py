@@ -92,3 +92,10 @@ def test_organisation_kind_is_constrained_in_the_database():
         Organisation.objects.create(
             name="X", kind="pharmacy", country="NL", manufacturing_authorisation_number="1"
         )
+
+
+def test_unknown_role_is_reported_on_the_role_field():
+    membership = Membership(user=UserFactory(), organisation=HospitalFactory(), role="surgeon")
+    with pytest.raises(ValidationError) as error:
+        membership.full_clean()
+    assert "role" in error.value.message_dict

@@ -106,3 +106,9 @@ def test_organisation_page_runs_a_fixed_number_of_queries(demo, django_assert_nu
     # session, user, organisation, staff, header membership, and the session's save (3 with its savepoint)
     with django_assert_num_queries(8):
         assert client.get(f"/organisations/{authority.pk}/").status_code == 200
+
+
+def test_anonymous_user_holds_no_object_permission(demo):
+    from django.contrib.auth.models import AnonymousUser
+
+    assert not AnonymousUser().has_perm("accounts.view_organisation", Organisation.objects.first())
