@@ -100,6 +100,23 @@ def test_visibility_needs_direct_permission_models(db):
         visible_to(user=UserFactory(), queryset=Membership.objects.all())
 
 
+def test_organisation_page_queries_do_not_grow_with_its_staff(demo, django_assert_num_queries):
+    from tests.factories import member
+
+    authority = Organisation.objects.get(kind="authority", country="NL")
+    for _ in range(20):
+        member(role=Role.REVIEWER, organisation=authority, is_assessor=True)
+    client = client_for(User.objects.get(username="reviewer"))
+    with django_assert_num_queries(8):
+        assert client.get(f"/organisations/{authority.pk}/").status_code == 200
+
+
+def test_visible_to_is_one_query(demo, django_assert_num_queries):
+    user = User.objects.get(username="decider")
+    with django_assert_num_queries(1):
+        assert len(visible_to(user=user, queryset=Organisation.objects.all())) == 3
+
+
 def test_organisation_page_runs_a_fixed_number_of_queries(demo, django_assert_num_queries):
     client = client_for(User.objects.get(username="reviewer"))
     authority = Organisation.objects.get(kind="authority", country="NL")
