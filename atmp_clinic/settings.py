@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "atmp_clinic.accounts",
+    "atmp_clinic.products",
 ]
 
 MIDDLEWARE = [

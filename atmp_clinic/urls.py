@@ -9,5 +9,6 @@ admin.site.site_title = "ATMP Clinic"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("products/", include("atmp_clinic.products.urls")),
     path("", include("atmp_clinic.accounts.urls")),
 ]
