@@ -4,8 +4,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 
 from atmp_clinic.accounts.demo import seed_organisations_and_users
+from atmp_clinic.accounts.models import User
+from atmp_clinic.products.demo import seed_products
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -23,13 +26,31 @@ def require_service(name: str, problem: str | None) -> None:
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Hashing strength is Django's concern, not this suite's; PBKDF2 would make each user ~0.3 s.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHER
+
+
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed_demo_fast() -> None:
+    with override_settings(PASSWORD_HASHERS=FAST_HASHER):
+        seed_organisations_and_users()
+        seed_products()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The demo is seeded once into the test database; each test's transaction rolls back over it."""
+    with django_db_blocker.unblock():
+        seed_demo_fast()
 
 
 @pytest.fixture
 def demo(db):
-    """The organisations and users of SPEC §7."""
-    seed_organisations_and_users()
+    """The organisations, users and catalogue of SPEC §7. Seeded again where a transactional
+    test emptied the database before."""
+    if not User.objects.filter(username="admin").exists():
+        seed_demo_fast()
 
 
 def run_manage(*args: str, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:

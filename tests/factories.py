@@ -23,6 +23,8 @@ class HospitalFactory(factory.django.DjangoModelFactory):
 class AuthorityFactory(HospitalFactory):
     name = factory.Sequence(lambda n: f"Authority {n}")
     kind = Organisation.Kind.AUTHORITY
+    # Countries without a demo authority (NL and DE have one; a country has at most one).
+    country = factory.Iterator(["BE", "FR", "IT", "ES", "AT", "PT", "SE", "FI"])
     manufacturing_authorisation_number = ""
     validation_days = 14
     assessment_days = 28

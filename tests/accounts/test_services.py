@@ -58,11 +58,11 @@ def test_membership_of_wrong_kind_is_refused_and_nothing_is_saved():
 
 
 def test_moving_a_hospital_to_another_country_moves_its_authority():
-    nl, fr = AuthorityFactory(country="NL"), AuthorityFactory(country="FR")
-    hospital = HospitalFactory(country="NL")
-    nl_reviewer = member(role=Role.REVIEWER, organisation=nl)
-    fr_reviewer = member(role=Role.REVIEWER, organisation=fr)
+    belgian, french = AuthorityFactory(country="BE"), AuthorityFactory(country="FR")
+    hospital = HospitalFactory(country="BE")
+    belgian_reviewer = member(role=Role.REVIEWER, organisation=belgian)
+    french_reviewer = member(role=Role.REVIEWER, organisation=french)
     hospital.country = "FR"
     services.organisation_save(organisation=hospital)
-    assert (nl_reviewer.has_perm("accounts.view_organisation", hospital),
-            fr_reviewer.has_perm("accounts.view_organisation", hospital)) == (False, True)  # fmt: skip
+    assert (belgian_reviewer.has_perm("accounts.view_organisation", hospital),
+            french_reviewer.has_perm("accounts.view_organisation", hospital)) == (False, True)  # fmt: skip
