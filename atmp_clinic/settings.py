@@ -59,6 +59,11 @@ def development_secret_key() -> str:
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="") or development_secret_key()
+# Earlier keys, still accepted for signatures and for decrypting patient data (see README: rotation).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+# Patient identity and contact fields are encrypted with keys derived from SECRET_KEY (and its
+# fallbacks) and these salts; the first salt encrypts, every one decrypts.
+SALT_KEY = env.list("FIELD_ENCRYPTION_SALTS", default=["atmp-clinic-patient-data-1"])
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -75,6 +80,7 @@ INSTALLED_APPS = [
     "axes",
     "atmp_clinic.accounts",
     "atmp_clinic.products",
+    "atmp_clinic.patients",
 ]
 
 MIDDLEWARE = [

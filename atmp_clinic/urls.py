@@ -10,5 +10,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("products/", include("atmp_clinic.products.urls")),
+    path("patients/", include("atmp_clinic.patients.urls")),
     path("", include("atmp_clinic.accounts.urls")),
 ]

@@ -8,6 +8,7 @@ from django.test import override_settings
 
 from atmp_clinic.accounts.demo import seed_organisations_and_users
 from atmp_clinic.accounts.models import User
+from atmp_clinic.patients.demo import seed_patients
 from atmp_clinic.products.demo import seed_products
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -36,6 +37,7 @@ def seed_demo_fast() -> None:
     with override_settings(PASSWORD_HASHERS=FAST_HASHER):
         seed_organisations_and_users()
         seed_products()
+        seed_patients()
 
 
 @pytest.fixture(scope="session")

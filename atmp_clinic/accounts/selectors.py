@@ -69,6 +69,12 @@ def active_membership(*, user: User | AnonymousUser) -> Membership | None:
     return Membership.objects.select_related("organisation").filter(user=user, ended_at__isnull=True).first()
 
 
+def has_role_in(*, user: User | AnonymousUser, organisation: Organisation, roles: set[str]) -> bool:
+    """Whether the user's active membership is one of `roles` in `organisation`."""
+    membership = active_membership(user=user)
+    return bool(membership) and membership.role in roles and membership.organisation_id == organisation.pk
+
+
 def national_authority(*, country: str) -> Organisation | None:
     return Organisation.objects.filter(
         kind=Organisation.Kind.AUTHORITY, country=country, is_active=True

@@ -5,7 +5,7 @@ from django.db import transaction
 from guardian.shortcuts import assign_perm
 
 from atmp_clinic.accounts.models import Organisation, Role, User
-from atmp_clinic.accounts.selectors import active_membership
+from atmp_clinic.accounts.selectors import has_role_in
 from atmp_clinic.accounts.services import organisation_group
 
 from .classification import QUESTIONS, classify
@@ -15,8 +15,7 @@ NOT_A_PHARMACIST_OF_THIS_HOSPITAL = "Only a pharmacist of the product's hospital
 
 
 def _require_pharmacist_of(*, actor: User, hospital: Organisation) -> None:
-    membership = active_membership(user=actor)
-    if not membership or membership.role != Role.PHARMACIST or membership.organisation_id != hospital.pk:
+    if not has_role_in(user=actor, organisation=hospital, roles={Role.PHARMACIST}):
         raise PermissionDenied(NOT_A_PHARMACIST_OF_THIS_HOSPITAL)
 
 

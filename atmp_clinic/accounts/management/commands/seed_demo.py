@@ -2,19 +2,21 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_users
+from atmp_clinic.patients.demo import seed_patients
 from atmp_clinic.products.demo import seed_products
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisations, users and catalogue of SPEC §7 (idempotent)."
+    help = "Create the demo organisations, users, catalogue and patients of SPEC §7 (idempotent)."
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("seed_demo creates users with a published password: refused in production")
         created = seed_organisations_and_users()
         products = seed_products()
+        patients = seed_patients()
         self.stdout.write(
-            f"demo ready: {created['organisations']} organisations, {created['users']} users and "
-            f"{products} products created (existing ones left as they were); "
+            f"demo ready: {created['organisations']} organisations, {created['users']} users, "
+            f"{products} products and {patients} patients created (existing ones left as they were); "
             f"every demo user's password is {DEMO_PASSWORD}"
         )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PatientsConfig(AppConfig):
+    name = "atmp_clinic.patients"
+    verbose_name = "Patients"

@@ -1,0 +1,137 @@
+"""Writes about patients. Only the staff of the patient's hospital (pharmacists and clinicians)
+enrol patients and record consents; only its clinicians record a death."""
+
+import secrets
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from atmp_clinic.accounts.models import Organisation, Role, User
+from atmp_clinic.accounts.selectors import has_role_in
+from atmp_clinic.accounts.services import organisation_group
+
+from .models import PSEUDONYM_ALPHABET, Consent, Patient, PatientIdentity
+
+HOSPITAL_STAFF = {Role.PHARMACIST, Role.CLINICIAN}
+NOT_STAFF_OF_THIS_HOSPITAL = "Only the pharmacists and clinicians of the patient's hospital can do this."
+NOT_A_CLINICIAN_OF_THIS_HOSPITAL = "Only a clinician of the patient's hospital can record a death."
+
+
+def _require(*, actor: User, hospital: Organisation, roles: set[str], message: str) -> None:
+    if not has_role_in(user=actor, organisation=hospital, roles=roles):
+        raise PermissionDenied(message)
+
+
+def new_pseudonym() -> str:
+    """P-XXXX-XXXX: 40 random bits, drawn anew on the rare clash within a hospital."""
+    chars = "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(8))
+    return f"P-{chars[:4]}-{chars[4:]}"
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    actor: User,
+    hospital: Organisation,
+    year_of_birth: int,
+    sex: str,
+    given_name: str,
+    family_name: str,
+    email: str | None = None,
+    phone: str | None = None,
+    preferred_language: str = "en",
+    time_zone: str = "Europe/Amsterdam",
+) -> Patient:
+    _require(actor=actor, hospital=hospital, roles=HOSPITAL_STAFF, message=NOT_STAFF_OF_THIS_HOSPITAL)
+    patient = Patient(hospital=hospital, year_of_birth=year_of_birth, sex=sex, created_by=actor)
+    identity = PatientIdentity(
+        patient=patient,
+        given_name=given_name,
+        family_name=family_name,
+        email=email or None,
+        phone=phone or None,
+        preferred_language=preferred_language,
+        time_zone=time_zone,
+    )
+    patient.pseudonym = new_pseudonym()
+    patient.full_clean(validate_constraints=False)  # the database decides the code's uniqueness below
+    identity.full_clean(exclude=["patient"])
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                patient.save()
+            break
+        except IntegrityError:  # the code was drawn twice in this hospital (about 1 in 10^8): draw again
+            patient.pseudonym = new_pseudonym()
+    else:
+        raise RuntimeError("could not draw an unused pseudonymous code")
+    identity.patient = patient
+    identity.save()
+    staff = organisation_group(organisation=hospital)
+    for perm in ("patients.view_patient", "patients.change_patient", "patients.view_identity"):
+        assign_perm(perm, staff, patient)
+    return patient
+
+
+def _check_date(value: date, *, patient: Patient, field: str, what: str) -> None:
+    if value > timezone.localdate():
+        raise ValidationError({field: f"The date of {what} cannot be in the future."})
+    if value.year < patient.year_of_birth:
+        raise ValidationError({field: f"The date of {what} cannot be before the patient's year of birth."})
+
+
+@transaction.atomic
+def consent_give(*, actor: User, patient: Patient, kind: str, given_on: date) -> Consent:
+    _require(actor=actor, hospital=patient.hospital, roles=HOSPITAL_STAFF, message=NOT_STAFF_OF_THIS_HOSPITAL)
+    _check_date(given_on, patient=patient, field="given_on", what="consent")
+    active = (
+        Consent.objects.select_for_update()
+        .filter(patient=patient, kind=kind, withdrawn_on__isnull=True)
+        .first()
+    )
+    if active:
+        raise ValidationError(
+            {
+                "kind": f"This consent was already given on {active.given_on:%d %B %Y}; withdraw it before recording a new one."
+            }
+        )
+    consent = Consent(patient=patient, kind=kind, given_on=given_on, recorded_by=actor)
+    consent.full_clean()
+    consent.save()
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, actor: User, consent: Consent, withdrawn_on: date) -> Consent:
+    consent = Consent.objects.select_for_update().select_related("patient__hospital").get(pk=consent.pk)
+    patient = consent.patient
+    _require(actor=actor, hospital=patient.hospital, roles=HOSPITAL_STAFF, message=NOT_STAFF_OF_THIS_HOSPITAL)
+    if consent.withdrawn_on:
+        raise ValidationError(f"This consent was already withdrawn on {consent.withdrawn_on:%d %B %Y}.")
+    _check_date(withdrawn_on, patient=patient, field="withdrawn_on", what="withdrawal")
+    if withdrawn_on < consent.given_on:
+        raise ValidationError({"withdrawn_on": "A consent cannot be withdrawn before it was given."})
+    consent.withdrawn_on = withdrawn_on
+    consent.withdrawal_recorded_by = actor
+    consent.save(update_fields=["withdrawn_on", "withdrawal_recorded_by"])
+    return consent
+
+
+@transaction.atomic
+def patient_record_death(*, actor: User, patient: Patient, date_of_death: date) -> Patient:
+    patient = Patient.objects.select_for_update().select_related("hospital").get(pk=patient.pk)
+    _require(
+        actor=actor,
+        hospital=patient.hospital,
+        roles={Role.CLINICIAN},
+        message=NOT_A_CLINICIAN_OF_THIS_HOSPITAL,
+    )
+    if patient.date_of_death:
+        raise ValidationError(f"A date of death ({patient.date_of_death:%d %B %Y}) is already recorded.")
+    _check_date(date_of_death, patient=patient, field="date_of_death", what="death")
+    patient.date_of_death = date_of_death
+    patient.save(update_fields=["date_of_death"])
+    return patient
