@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "guardian",
     "axes",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
     "atmp_clinic.accounts",
     "atmp_clinic.products",
     "atmp_clinic.patients",
@@ -185,6 +188,27 @@ SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- JSON API (/api/v1/) ---------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header turns a missing login into 401 rather than 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    # No browsable API: its pages are a second UI with its own permission surface.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ATMP Clinic API",
+    "VERSION": "v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 # --- Internationalisation -------------------------------------------------------------------
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("products/", include("atmp_clinic.products.urls")),
     path("patients/", include("atmp_clinic.patients.urls")),
+    path("api/v1/", include("atmp_clinic.api.urls")),
     path("", include("atmp_clinic.accounts.urls")),
 ]

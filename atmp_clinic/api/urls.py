@@ -1,0 +1,17 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import SimpleRouter
+
+from atmp_clinic.patients.api import PatientViewSet
+
+# Namespaced: the router's names (patient-list, patient-detail) are the browser UI's names too.
+app_name = "api"
+
+# SimpleRouter: no browsable root page and no `.json` suffix routes, only the endpoints of SPEC §7.
+router = SimpleRouter()
+router.register("patients", PatientViewSet, basename="patient")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    *router.urls,
+]
