@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery, Task
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atmp_clinic.settings")
 
@@ -31,6 +32,11 @@ app.conf.beat_schedule = {
         "schedule": WORKER_HEARTBEAT_EVERY,
         # A beat that ran while the workers were down must not release a backlog of heartbeats.
         "options": {"expires": WORKER_HEARTBEAT_EVERY},
+    },
+    "lapse-unanswered-requests": {
+        "task": "exemptions.lapse_unanswered",
+        "schedule": crontab(hour=0, minute=15),
+        "options": {"expires": 3600},
     },
 }
 

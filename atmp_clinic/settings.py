@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "atmp_clinic.accounts",
     "atmp_clinic.products",
     "atmp_clinic.patients",
+    "atmp_clinic.audit",
+    "atmp_clinic.exemptions",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,7 @@ from django.test import override_settings
 
 from atmp_clinic.accounts.demo import seed_organisations_and_users
 from atmp_clinic.accounts.models import User
+from atmp_clinic.exemptions.demo import seed_requests
 from atmp_clinic.patients.demo import seed_patients
 from atmp_clinic.products.demo import seed_products
 
@@ -38,6 +39,7 @@ def seed_demo_fast() -> None:
         seed_organisations_and_users()
         seed_products()
         seed_patients()
+        seed_requests()
 
 
 @pytest.fixture(scope="session")

@@ -75,6 +75,9 @@ DEMO_USERS = [
     DemoUser("pharmacist_b", "Jürgen", "Müller", Role.PHARMACIST, "DE", 0),
     DemoUser("clinician_b", "Anna", "Schröder", Role.CLINICIAN, "DE", 0),
     DemoUser("patient_b", "Zoë", "Weiß", Role.PATIENT, "DE", 0),
+    # Beyond SPEC §7's list: staff for the second German hospital, so every hospital has requests.
+    DemoUser("pharmacist_2_b", "Henrik", "Jäger", Role.PHARMACIST, "DE", 1),
+    DemoUser("clinician_2_b", "Mirela", "Popescu", Role.CLINICIAN, "DE", 1),
     DemoUser("reviewer_b", "Katrin", "Becker", Role.REVIEWER, "DE", capability="validator"),
     DemoUser("assessor_b", "Matthias", "Groß", Role.REVIEWER, "DE", capability="assessor"),
     DemoUser("assessor2_b", "Şebnem", "Yılmaz", Role.REVIEWER, "DE", capability="assessor"),

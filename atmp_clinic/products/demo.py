@@ -112,6 +112,24 @@ DEMO_PRODUCTS = {
 }
 
 
+DEMO_PRODUCTS["pharmacist_2_b"] = [
+    dict(
+        name="AAV2-RPE65 subretinal gene therapy",
+        atmp_class=AtmpClass.GENE_THERAPY,
+        origin=Origin.NOT_CELL_BASED,
+        vector_kind=VectorKind.AAV,
+        mechanism_of_action="An AAV2 vector delivers a working RPE65 gene to retinal pigment epithelium cells.",
+        answers={"recombinant_nucleic_acid": True, "effect_from_sequence": True},
+        tests=[
+            (ReleaseTestKind.IDENTITY, "Vector genome identity (qPCR)", None, None, "", "Conforms"),
+            (ReleaseTestKind.POTENCY, "RPE65 expression in vitro", Decimal(70), None, "% of reference", ""),
+            STERILITY,
+            ENDOTOXIN,
+        ],
+    ),
+]
+
+
 @transaction.atomic
 def seed_products() -> int:
     """Returns how many products it created (0 on a second run)."""

@@ -2,12 +2,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_users
+from atmp_clinic.exemptions.demo import seed_requests
 from atmp_clinic.patients.demo import seed_patients
 from atmp_clinic.products.demo import seed_products
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisations, users, catalogue and patients of SPEC §7 (idempotent)."
+    help = "Create the demo of SPEC §7: organisations, users, catalogue, patients and requests (idempotent)."
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
@@ -15,8 +16,10 @@ class Command(BaseCommand):
         created = seed_organisations_and_users()
         products = seed_products()
         patients = seed_patients()
+        requests = seed_requests()
         self.stdout.write(
             f"demo ready: {created['organisations']} organisations, {created['users']} users, "
-            f"{products} products and {patients} patients created (existing ones left as they were); "
+            f"{products} products, {patients} patients and {requests} exemption requests created "
+            "(existing ones left as they were); "
             f"every demo user's password is {DEMO_PASSWORD}"
         )

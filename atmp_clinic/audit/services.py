@@ -1,0 +1,87 @@
+"""Writes to the audit trail and signatures. Called inside the transaction of the change they record."""
+
+import hashlib
+import json
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+
+from atmp_clinic.accounts.models import User
+
+from .models import AuditChainHead, AuditEvent, Signature
+
+GENESIS_HASH = "0" * 64
+WRONG_PASSWORD = "The password is not correct: the signature was not given."  # noqa: S105 - a message
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(content: dict) -> str:
+    """SHA-256 of the canonical JSON of what is signed: the same content always hashes the same."""
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+
+
+def event_hash(event: AuditEvent) -> str:
+    fields = {
+        "previous_hash": event.previous_hash,
+        "occurred_at": event.occurred_at,
+        "actor_id": event.actor_id,
+        "content_type_id": event.content_type_id,
+        "object_id": event.object_id,
+        "action": event.action,
+        "before": event.before,
+        "after": event.after,
+        "reason": event.reason,
+    }
+    return content_hash(fields)
+
+
+@transaction.atomic
+def record_event(
+    *,
+    actor: User | None,
+    obj: models.Model,
+    action: str,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(
+        pk=1, defaults={"last_hash": GENESIS_HASH}
+    )
+    event = AuditEvent(
+        actor=actor,
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        object_repr=str(obj)[:200],
+        action=action,
+        # Through JSON and back, so the hash computed now matches the one recomputed from the row.
+        before=json.loads(canonical_json(before or {})),
+        after=json.loads(canonical_json(after or {})),
+        reason=reason,
+        previous_hash=head.last_hash,
+    )
+    event.hash = event_hash(event)
+    event.save()
+    head.last_hash = event.hash
+    head.save(update_fields=["last_hash"])
+    return event
+
+
+def sign(*, signer: User, password: str, obj: models.Model, meaning: str, content: dict) -> Signature:
+    """A signature is given only with the signer's password entered again."""
+    if not signer.is_active or not signer.check_password(password):
+        raise ValidationError({"password": WRONG_PASSWORD})
+    return Signature.objects.create(
+        signer=signer,
+        printed_name=signer.get_full_name() or signer.username,
+        meaning=meaning,
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        content_hash=content_hash(content),
+    )

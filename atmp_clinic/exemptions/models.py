@@ -1,0 +1,240 @@
+"""Hospital-exemption requests and the authority's review of them (SPEC §2, §4).
+
+A request's state changes only through exemptions.services, which holds the transition table."""
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from atmp_clinic.accounts.models import Organisation, User
+from atmp_clinic.patients.models import Patient
+from atmp_clinic.products.models import Product
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", "Draft"  # the hospital is writing it; the authority does not see it
+    SUBMITTED = "submitted", "Submitted"  # signed and sent; awaits validation; the clock runs
+    RETURNED = "returned", "Returned as incomplete"  # back at the hospital with reasons
+    UNDER_ASSESSMENT = "under_assessment", "Under assessment"  # quality and clinical assessments
+    INFORMATION_REQUESTED = "information_requested", "Information requested"  # clock stopped
+    LAPSED = "lapsed", "Lapsed"  # the hospital did not answer in time; final
+    READY_FOR_DECISION = "ready_for_decision", "Ready for decision"  # both assessments recorded
+    APPROVED = "approved", "Approved"
+    APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
+    REJECTED = "rejected", "Rejected"  # final
+    WITHDRAWN = "withdrawn", "Withdrawn"  # by the hospital before a decision; final
+    SUSPENDED = "suspended", "Suspended"  # an approval put on hold by the authority
+    REVOKED = "revoked", "Revoked"  # an approval ended by the authority; final
+
+
+APPROVED_STATES = (State.APPROVED, State.APPROVED_WITH_CONDITIONS)
+# From submission on, the request is the authority's to see.
+SENT_STATES = tuple(s for s in State if s not in (State.DRAFT,))
+IN_REVIEW_STATES = (
+    State.SUBMITTED,
+    State.UNDER_ASSESSMENT,
+    State.INFORMATION_REQUESTED,
+    State.READY_FOR_DECISION,
+)
+
+
+class RequestKind(models.TextChoices):
+    INITIAL = "initial", "Initial request"
+    SUBSTANTIAL_MODIFICATION = "substantial_modification", "Substantial modification of a permit"
+
+
+class Route(models.TextChoices):
+    INTRAVENOUS = "intravenous", "Intravenous infusion"
+    INTRATHECAL = "intrathecal", "Intrathecal"
+    INTRAMUSCULAR = "intramuscular", "Intramuscular"
+    SUBCUTANEOUS = "subcutaneous", "Subcutaneous"
+    INTRADERMAL = "intradermal", "Intradermal"
+    INTRAOCULAR = "intraocular", "Intraocular / subretinal"
+    INTRA_ARTICULAR = "intra_articular", "Intra-articular"
+    INTRACORONARY = "intracoronary", "Intracoronary / intramyocardial"
+    TOPICAL = "topical", "Topical / graft"
+    SURGICAL_IMPLANTATION = "surgical_implantation", "Surgical implantation"
+
+
+ICD10_CODE = RegexValidator(
+    r"^[A-TV-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$", "An ICD-10 code looks like C83.3 or C91.0."
+)
+
+# The hospital-exemption criteria, each attested by the hospital (Regulation 1394/2007 Art. 28).
+CRITERIA = {
+    "criterion_non_routine": "Prepared on a non-routine basis",
+    "criterion_custom_made": "Custom-made for an individual patient",
+    "criterion_individual_prescription": "Under an individual medical prescription",
+    "criterion_same_member_state": "Prepared and used in the same Member State",
+    "criterion_in_hospital": "Used in a hospital",
+    "criterion_physician_responsibility": "Under the exclusive professional responsibility of a physician",
+}
+
+
+class ExemptionRequest(models.Model):
+    reference = models.CharField(max_length=30, unique=True, editable=False)
+    hospital = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="exemption_requests")
+    authority = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="received_requests")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="exemption_requests")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="exemption_requests")
+    state = models.CharField(max_length=30, choices=State.choices, default=State.DRAFT, editable=False)
+    kind = models.CharField(max_length=30, choices=RequestKind.choices, default=RequestKind.INITIAL)
+    modifies = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="modifications",
+        help_text="For a substantial modification: the permit it changes.",
+    )  # fmt: skip
+
+    indication_code = models.CharField(
+        "indication (ICD-10 code)", max_length=10, blank=True, validators=[ICD10_CODE]
+    )
+    indication = models.TextField("indication", blank=True)
+    unmet_need = models.TextField("justification of the unmet need", blank=True)
+    not_otherwise_available = models.BooleanField(
+        "not available through a marketing authorisation, a clinical trial or a compassionate-use programme",
+        default=False,
+    )
+    criterion_non_routine = models.BooleanField(CRITERIA["criterion_non_routine"], default=False)
+    criterion_custom_made = models.BooleanField(CRITERIA["criterion_custom_made"], default=False)
+    criterion_individual_prescription = models.BooleanField(
+        CRITERIA["criterion_individual_prescription"], default=False
+    )
+    criterion_same_member_state = models.BooleanField(CRITERIA["criterion_same_member_state"], default=False)
+    criterion_in_hospital = models.BooleanField(CRITERIA["criterion_in_hospital"], default=False)
+    criterion_physician_responsibility = models.BooleanField(
+        CRITERIA["criterion_physician_responsibility"], default=False
+    )
+    dose = models.CharField(max_length=200, blank=True, help_text="e.g. 1 × 10⁶ CAR+ T cells/kg")
+    route = models.CharField(max_length=30, choices=Route.choices, blank=True)
+    frequency = models.CharField(max_length=200, blank=True, help_text="e.g. a single infusion")
+    batches_expected = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    planned_administration_date = models.DateField(null=True, blank=True)
+    manufacturing_site = models.TextField(blank=True)
+    manufacturing_authorisation = models.CharField(max_length=60, blank=True)
+    qualified_person = models.CharField("qualified person for batch release", max_length=200, blank=True)
+    quality_summary = models.TextField(blank=True)
+    pharmacovigilance = models.TextField("pharmacovigilance arrangements", blank=True)
+    follow_up_plan = models.TextField("proposed follow-up plan", blank=True)
+    responsible_physician = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="requests_as_physician"
+    )
+
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    validated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["authority", "state"], name="request_authority_state")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="initial", modifies__isnull=True) | Q(kind="substantial_modification"),
+                name="only_modifications_modify",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="draft") | Q(submitted_at__isnull=False),
+                name="sent_requests_have_submission_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class AssessmentKind(models.TextChoices):
+    QUALITY = "quality", "Quality assessment"
+    CLINICAL = "clinical", "Clinical assessment"
+
+
+class Recommendation(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    APPROVE_WITH_CONDITIONS = "approve_with_conditions", "Approve with conditions"
+    REJECT = "reject", "Reject"
+
+
+class Assessment(models.Model):
+    request = models.ForeignKey(ExemptionRequest, on_delete=models.PROTECT, related_name="assessments")
+    kind = models.CharField(max_length=20, choices=AssessmentKind.choices)
+    assessor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="assessments")
+    report = models.TextField()
+    recommendation = models.CharField(max_length=30, choices=Recommendation.choices)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["recorded_at"]
+        constraints = [models.UniqueConstraint(fields=["request", "kind"], name="one_assessment_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.request}"
+
+
+class InformationRequest(models.Model):
+    """The authority's questions; from asked_at to answered_at the review clock is stopped."""
+
+    request = models.ForeignKey(
+        ExemptionRequest, on_delete=models.PROTECT, related_name="information_requests"
+    )
+    questions = models.TextField()
+    asked_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    asked_at = models.DateTimeField(default=timezone.now)
+    answer_due_on = models.DateField()
+    answer = models.TextField(blank=True)
+    answered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["asked_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request"], condition=Q(answered_at__isnull=True), name="one_open_information_request"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Questions on {self.request} of {self.asked_at:%Y-%m-%d}"
+
+
+class Outcome(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
+    REJECTED = "rejected", "Rejected"
+
+
+class Decision(models.Model):
+    request = models.OneToOneField(ExemptionRequest, on_delete=models.PROTECT, related_name="decision")
+    outcome = models.CharField(max_length=30, choices=Outcome.choices)
+    reasons = models.TextField()
+    conditions = models.TextField(blank=True)
+    follow_up_years = models.PositiveSmallIntegerField(null=True, blank=True)
+    reporting_duties = models.TextField(blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome="rejected") | Q(follow_up_years__gte=1, valid_until__isnull=False),
+                name="approval_sets_follow_up_and_validity",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="approved_with_conditions") | ~Q(conditions=""),
+                name="conditions_are_written",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: {self.request}"
+
+
+class ExemptionRequestUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(ExemptionRequest, on_delete=models.CASCADE)
+
+
+class ExemptionRequestGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(ExemptionRequest, on_delete=models.CASCADE)

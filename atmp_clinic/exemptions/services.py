@@ -1,0 +1,539 @@
+"""Every write to a hospital-exemption request, and the one place its state changes (SPEC §4).
+
+Each transition: the actor's permission, a lock on the request row, the state checked again under
+the lock (so of two people acting at once exactly one wins), the change, and an audit event, all
+in one transaction."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from atmp_clinic.accounts.models import Membership, Role, User
+from atmp_clinic.accounts.selectors import active_membership, has_role_in, national_authority
+from atmp_clinic.accounts.services import organisation_group
+from atmp_clinic.audit.models import SignatureMeaning
+from atmp_clinic.audit.selectors import signatures_for
+from atmp_clinic.audit.services import content_hash, record_event, sign
+from atmp_clinic.patients.models import ConsentKind, Patient
+from atmp_clinic.products.models import Product
+
+from .models import (
+    APPROVED_STATES,
+    CRITERIA,
+    Assessment,
+    AssessmentKind,
+    Decision,
+    ExemptionRequest,
+    InformationRequest,
+    Outcome,
+    RequestKind,
+    State,
+)
+
+NOT_YOUR_REQUEST = "This request is not yours to change."
+FOUR_EYES = "You assessed this request, so someone else must decide it (four-eyes principle)."
+SAME_ASSESSOR = "The other assessment must come from another assessor."
+NOT_SIGNED_BY_PHYSICIAN = (
+    "The responsible physician has not signed the request as it is now: ask them to sign it "
+    "(again, if it changed since they signed)."
+)
+
+# Fields a pharmacist may write while the request is a draft or returned.
+EDITABLE_FIELDS = (
+    "kind", "modifies", "indication_code", "indication", "unmet_need", "not_otherwise_available", *CRITERIA,
+    "dose", "route", "frequency", "batches_expected", "planned_administration_date", "manufacturing_site",
+    "manufacturing_authorisation", "qualified_person", "quality_summary", "pharmacovigilance", "follow_up_plan",
+    "responsible_physician",
+)  # fmt: skip
+REQUIRED_TEXT = {
+    "indication_code": "Give the indication's ICD-10 code.",
+    "indication": "Describe the indication.",
+    "unmet_need": "Justify the unmet medical need.",
+    "dose": "Give the dose.",
+    "route": "Give the route of administration.",
+    "frequency": "Give how often it is given.",
+    "batches_expected": "Give the number of batches expected.",
+    "planned_administration_date": "Give the planned date of administration.",
+    "manufacturing_site": "Name the manufacturing site.",
+    "manufacturing_authorisation": "Give the manufacturing site's authorisation number.",
+    "qualified_person": "Name the qualified person who releases batches.",
+    "quality_summary": "Summarise the quality of the product.",
+    "pharmacovigilance": "Describe the pharmacovigilance arrangements.",
+    "follow_up_plan": "Propose the follow-up plan.",
+    "responsible_physician": "Name the responsible physician.",
+}
+
+
+class TransitionRefused(Exception):
+    """A step the actor may take in general but not now; the message says why, for a person."""
+
+
+class TransitionConflict(TransitionRefused):
+    """The request changed under the actor's feet: someone else acted first."""
+
+
+class IncompleteRequest(TransitionRefused):
+    def __init__(self, missing: dict[str, str]):
+        super().__init__("The request is not complete: " + " ".join(missing.values()))
+        self.missing = missing
+
+
+# --- who may act -----------------------------------------------------------------------------
+
+
+def _reviewer(actor: User, request: ExemptionRequest, capability: str | None = None) -> Membership | None:
+    membership = active_membership(user=actor)
+    if (
+        not membership
+        or membership.role != Role.REVIEWER
+        or membership.organisation_id != request.authority_id
+    ):
+        return None
+    if capability and not getattr(membership, f"is_{capability}"):
+        return None
+    return membership
+
+
+def _is_pharmacist(actor: User, request: ExemptionRequest) -> bool:
+    return has_role_in(user=actor, organisation=request.hospital, roles={Role.PHARMACIST})
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: tuple[State, ...]
+    verb: str  # for messages: "This request cannot be <verb> now"
+    may: Callable[[User, ExemptionRequest], bool]
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "submit": Transition((State.DRAFT, State.RETURNED), "submitted", _is_pharmacist),
+    "validate": Transition((State.SUBMITTED,), "validated", lambda a, r: bool(_reviewer(a, r, "validator"))),
+    "return": Transition((State.SUBMITTED,), "returned", lambda a, r: bool(_reviewer(a, r, "validator"))),
+    "request_information": Transition(
+        (State.UNDER_ASSESSMENT,),
+        "asked for information",
+        lambda a, r: bool(_reviewer(a, r, "validator") or _reviewer(a, r, "assessor")),
+    ),
+    "answer_information": Transition((State.INFORMATION_REQUESTED,), "answered", _is_pharmacist),
+    "record_assessment": Transition(
+        (State.UNDER_ASSESSMENT,), "assessed", lambda a, r: bool(_reviewer(a, r, "assessor"))
+    ),
+    "decide": Transition(
+        (State.READY_FOR_DECISION,), "decided", lambda a, r: bool(_reviewer(a, r, "decider"))
+    ),
+    "withdraw": Transition(
+        (
+            State.DRAFT,
+            State.SUBMITTED,
+            State.RETURNED,
+            State.UNDER_ASSESSMENT,
+            State.INFORMATION_REQUESTED,
+            State.READY_FOR_DECISION,
+        ),
+        "withdrawn",
+        _is_pharmacist,
+    ),
+    # Only the daily sweep lapses a request (actor None); no person may.
+    "lapse": Transition((State.INFORMATION_REQUESTED,), "lapsed", lambda a, r: False),
+    "suspend": Transition(APPROVED_STATES, "suspended", lambda a, r: bool(_reviewer(a, r, "decider"))),
+    "revoke": Transition(
+        (*APPROVED_STATES, State.SUSPENDED), "revoked", lambda a, r: bool(_reviewer(a, r, "decider"))
+    ),
+}
+
+
+def available_transitions(*, actor: User, request: ExemptionRequest) -> list[str]:
+    """The steps this actor could take on the request now (for the page's buttons)."""
+    return [
+        name
+        for name, transition in TRANSITIONS.items()
+        if request.state in transition.sources and transition.may(actor, request)
+    ]
+
+
+def _begin(name: str, *, actor: User | None, request: ExemptionRequest) -> tuple[ExemptionRequest, State]:
+    """Lock the row, then check the actor and the state on what the database holds now."""
+    transition = TRANSITIONS[name]
+    locked = ExemptionRequest.objects.select_for_update().get(pk=request.pk)
+    if actor is not None and not transition.may(actor, locked):
+        raise PermissionDenied(NOT_YOUR_REQUEST)
+    if locked.state not in transition.sources:
+        raise TransitionConflict(
+            f"This request is {locked.get_state_display().lower()} now, so it cannot be {transition.verb}. "
+            "Someone may have acted on it a moment ago: reload the page to see where it stands."
+        )
+    return locked, State(locked.state)
+
+
+def _move(
+    request: ExemptionRequest, *, actor: User | None, action: str, to: State, reason: str = "", **after
+) -> None:
+    before = request.state
+    request.state = to
+    request.updated_at = timezone.now()
+    request.save()
+    record_event(
+        actor=actor,
+        obj=request,
+        action=action,
+        before={"state": before},
+        after={"state": to, **after},
+        reason=reason,
+    )
+
+
+# --- drafts ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_create(*, actor: User, patient: Patient, product: Product, **fields) -> ExemptionRequest:
+    """A draft for one patient and one product of the pharmacist's hospital."""
+    membership = active_membership(user=actor)
+    if not membership or membership.role != Role.PHARMACIST:
+        raise PermissionDenied(NOT_YOUR_REQUEST)
+    hospital = membership.organisation
+    if patient.hospital_id != hospital.pk or product.hospital_id != hospital.pk:
+        raise PermissionDenied(NOT_YOUR_REQUEST)
+    authority = national_authority(country=hospital.country)
+    if authority is None:
+        raise TransitionRefused(f"No national authority is registered for {hospital.get_country_display()}.")
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    fields.setdefault("manufacturing_authorisation", hospital.manufacturing_authorisation_number)
+    request = ExemptionRequest(
+        reference=f"draft-{timezone.now():%Y%m%d%H%M%S%f}",
+        hospital=hospital,
+        authority=authority,
+        patient=patient,
+        product=product,
+        created_by=actor,
+        **fields,
+    )
+    request.full_clean(exclude=["reference"])
+    request.save()
+    request.reference = f"HE-{hospital.country}-{request.created_at:%Y}-{request.pk:05d}"
+    request.save(update_fields=["reference"])
+    staff = organisation_group(organisation=hospital)
+    assign_perm("exemptions.view_exemptionrequest", staff, request)
+    assign_perm(
+        "exemptions.change_exemptionrequest",
+        organisation_group(organisation=hospital, role=Role.PHARMACIST),
+        request,
+    )
+    record_event(actor=actor, obj=request, action="created", after={"state": State.DRAFT})
+    return request
+
+
+@transaction.atomic
+def request_update(*, actor: User, request: ExemptionRequest, **fields) -> ExemptionRequest:
+    locked = ExemptionRequest.objects.select_for_update().get(pk=request.pk)
+    if not _is_pharmacist(actor, locked):
+        raise PermissionDenied(NOT_YOUR_REQUEST)
+    if locked.state not in (State.DRAFT, State.RETURNED):
+        raise TransitionConflict(
+            f"This request is {locked.get_state_display().lower()}: it can no longer be edited."
+        )
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    before = {name: getattr(locked, name) for name in fields}
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.updated_at = timezone.now()
+    locked.save()
+    changed = {name for name in fields if before[name] != getattr(locked, name)}
+    if changed:
+        record_event(
+            actor=actor,
+            obj=locked,
+            action="edited",
+            before={name: _plain(before[name]) for name in changed},
+            after={name: _plain(getattr(locked, name)) for name in changed},
+        )
+    return locked
+
+
+def _plain(value):
+    return value.pk if hasattr(value, "pk") else value
+
+
+def missing_for_submission(*, request: ExemptionRequest) -> dict[str, str]:
+    """What stops the request from being submitted, field by field, in words."""
+    missing = {
+        name: message for name, message in REQUIRED_TEXT.items() if getattr(request, name) in ("", None)
+    }
+    if not request.not_otherwise_available:
+        missing["not_otherwise_available"] = (
+            "State that the product is not available through a marketing authorisation, a clinical trial "
+            "or a compassionate-use programme."
+        )
+    for name, label in CRITERIA.items():
+        if not getattr(request, name):
+            missing[name] = f"Attest the criterion: {label.lower()}."
+    if request.kind == RequestKind.SUBSTANTIAL_MODIFICATION and not request.modifies_id:
+        missing["modifies"] = "Name the permit this modification changes."
+    if request.responsible_physician_id and not has_role_in(
+        user=request.responsible_physician, organisation=request.hospital, roles={Role.CLINICIAN}
+    ):
+        missing["responsible_physician"] = "The responsible physician must be a clinician of this hospital."
+    if request.planned_administration_date and request.planned_administration_date < timezone.localdate():
+        missing["planned_administration_date"] = "The planned date of administration has passed."
+    if not request.patient.consents.filter(kind=ConsentKind.TREATMENT, withdrawn_on__isnull=True).exists():
+        missing["patient"] = "The patient's consent to treatment is not recorded."
+    if request.patient.date_of_death:
+        missing["patient"] = "The patient has died."
+    return missing
+
+
+def request_content(request: ExemptionRequest) -> dict:
+    """What the physician and the pharmacist sign: every field the hospital wrote."""
+    fields = {name: _plain(getattr(request, name)) for name in EDITABLE_FIELDS}
+    return {
+        "reference": request.reference,
+        "patient": request.patient_id,
+        "product": request.product_id,
+        **fields,
+    }
+
+
+# --- the steps of SPEC §4 --------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_co_sign(*, actor: User, request: ExemptionRequest, password: str) -> None:
+    """The responsible physician signs the request as it stands; submission needs this signature."""
+    locked = ExemptionRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.responsible_physician_id != actor.pk:
+        raise PermissionDenied(NOT_YOUR_REQUEST)
+    if locked.state not in (State.DRAFT, State.RETURNED):
+        raise TransitionConflict(
+            f"This request is {locked.get_state_display().lower()}: it cannot be signed now."
+        )
+    missing = missing_for_submission(request=locked)
+    if missing:
+        raise IncompleteRequest(missing)
+    sign(
+        signer=actor,
+        password=password,
+        obj=locked,
+        meaning=SignatureMeaning.CO_SIGNED,
+        content=request_content(locked),
+    )
+    record_event(actor=actor, obj=locked, action="co_signed")
+
+
+def physician_signature_is_current(*, request: ExemptionRequest) -> bool:
+    latest = (
+        signatures_for(obj=request)
+        .filter(meaning=SignatureMeaning.CO_SIGNED, signer_id=request.responsible_physician_id)
+        .order_by("-signed_at", "-id")
+        .first()
+    )
+    return bool(latest) and latest.content_hash == content_hash(request_content(request))
+
+
+@transaction.atomic
+def request_submit(*, actor: User, request: ExemptionRequest, password: str) -> ExemptionRequest:
+    request, was = _begin("submit", actor=actor, request=request)
+    missing = missing_for_submission(request=request)
+    if missing:
+        raise IncompleteRequest(missing)
+    if not physician_signature_is_current(request=request):
+        raise TransitionRefused(NOT_SIGNED_BY_PHYSICIAN)
+    sign(
+        signer=actor,
+        password=password,
+        obj=request,
+        meaning=SignatureMeaning.SUBMITTED,
+        content=request_content(request),
+    )
+    request.submitted_at = timezone.now()
+    _move(
+        request,
+        actor=actor,
+        action="resubmitted" if was == State.RETURNED else "submitted",
+        to=State.SUBMITTED,
+    )
+    assign_perm(
+        "exemptions.view_exemptionrequest", organisation_group(organisation=request.authority), request
+    )
+    return request
+
+
+@transaction.atomic
+def request_validate(*, actor: User, request: ExemptionRequest, comment: str = "") -> ExemptionRequest:
+    request, _ = _begin("validate", actor=actor, request=request)
+    request.validated_at = timezone.now()
+    _move(request, actor=actor, action="validated", to=State.UNDER_ASSESSMENT, reason=comment)
+    return request
+
+
+@transaction.atomic
+def request_return(*, actor: User, request: ExemptionRequest, reasons: str) -> ExemptionRequest:
+    if not reasons.strip():
+        raise ValidationError({"reasons": "Say what is missing, so the hospital can complete the request."})
+    request, _ = _begin("return", actor=actor, request=request)
+    _move(request, actor=actor, action="returned", to=State.RETURNED, reason=reasons)
+    return request
+
+
+@transaction.atomic
+def request_ask_information(*, actor: User, request: ExemptionRequest, questions: str) -> InformationRequest:
+    if not questions.strip():
+        raise ValidationError({"questions": "Write the questions for the hospital."})
+    request, _ = _begin("request_information", actor=actor, request=request)
+    due = timezone.localdate() + timedelta(days=request.authority.information_response_days)
+    asked = InformationRequest.objects.create(
+        request=request, questions=questions, asked_by=actor, answer_due_on=due
+    )
+    _move(request, actor=actor, action="information_requested", to=State.INFORMATION_REQUESTED, reason=questions,
+          answer_due_on=due)  # fmt: skip
+    return asked
+
+
+@transaction.atomic
+def request_answer_information(*, actor: User, request: ExemptionRequest, answer: str) -> InformationRequest:
+    if not answer.strip():
+        raise ValidationError({"answer": "Write the hospital's answer."})
+    request, _ = _begin("answer_information", actor=actor, request=request)
+    asked = request.information_requests.select_for_update().get(answered_at__isnull=True)
+    asked.answer, asked.answered_by, asked.answered_at = answer, actor, timezone.now()
+    asked.save(update_fields=["answer", "answered_by", "answered_at"])
+    _move(request, actor=actor, action="information_answered", to=State.UNDER_ASSESSMENT, reason=answer)
+    return asked
+
+
+@transaction.atomic
+def lapse_unanswered(*, today=None) -> list[str]:
+    """Requests whose hospital did not answer the authority's questions in time lapse."""
+    today = today or timezone.localdate()
+    lapsed = []
+    overdue = InformationRequest.objects.filter(
+        answered_at__isnull=True, answer_due_on__lt=today, request__state=State.INFORMATION_REQUESTED
+    ).values_list("request_id", flat=True)
+    for request in ExemptionRequest.objects.filter(pk__in=list(overdue)):
+        try:
+            locked, _ = _begin("lapse", actor=None, request=request)
+        except TransitionConflict:
+            continue  # answered a moment ago
+        _move(
+            locked,
+            actor=None,
+            action="lapsed",
+            to=State.LAPSED,
+            reason="No answer by the authority's deadline.",
+        )
+        lapsed.append(locked.reference)
+    return lapsed
+
+
+@transaction.atomic
+def assessment_record(
+    *, actor: User, request: ExemptionRequest, kind: str, report: str, recommendation: str
+) -> Assessment:
+    request, _ = _begin("record_assessment", actor=actor, request=request)
+    if request.assessments.filter(kind=kind).exists():
+        raise TransitionConflict(
+            f"The {AssessmentKind(kind).label.lower()} of this request is already recorded."
+        )
+    if request.assessments.filter(assessor=actor).exists():
+        raise TransitionRefused(SAME_ASSESSOR)
+    assessment = Assessment(
+        request=request, kind=kind, assessor=actor, report=report, recommendation=recommendation
+    )
+    assessment.full_clean()
+    assessment.save()
+    record_event(
+        actor=actor,
+        obj=request,
+        action=f"{kind}_assessment_recorded",
+        after={"recommendation": recommendation},
+    )
+    if request.assessments.count() == len(AssessmentKind.values):
+        _move(request, actor=actor, action="ready_for_decision", to=State.READY_FOR_DECISION)
+    return assessment
+
+
+def default_follow_up_years(product: Product) -> int:
+    """SPEC §3: 15 years after integrating vectors or genome editing, 5 otherwise."""
+    return 15 if product.has_integrating_vector else 5
+
+
+@transaction.atomic
+def request_decide(
+    *,
+    actor: User,
+    request: ExemptionRequest,
+    password: str,
+    outcome: str,
+    reasons: str,
+    conditions: str = "",
+    follow_up_years: int | None = None,
+    reporting_duties: str = "",
+) -> Decision:
+    request, _ = _begin("decide", actor=actor, request=request)
+    if request.assessments.filter(assessor=actor).exists():
+        raise TransitionRefused(FOUR_EYES)
+    approves = outcome != Outcome.REJECTED
+    decision = Decision(
+        request=request,
+        outcome=outcome,
+        reasons=reasons,
+        conditions=conditions,
+        follow_up_years=(follow_up_years or default_follow_up_years(request.product)) if approves else None,
+        reporting_duties=reporting_duties,
+        valid_until=timezone.localdate() + timedelta(days=request.authority.permit_validity_days)
+        if approves
+        else None,
+        decided_by=actor,
+    )
+    if outcome == Outcome.APPROVED_WITH_CONDITIONS and not conditions.strip():
+        raise ValidationError({"conditions": "Write the conditions of the approval."})
+    decision.full_clean()
+    decision.save()
+    signed = {
+        "request": request_content(request),
+        "outcome": outcome,
+        "reasons": reasons,
+        "conditions": conditions,
+        "follow_up_years": decision.follow_up_years,
+        "reporting_duties": reporting_duties,
+        "valid_until": decision.valid_until,
+    }
+    sign(signer=actor, password=password, obj=decision, meaning=SignatureMeaning.DECIDED, content=signed)
+    _move(request, actor=actor, action="decided", to=State(outcome), reason=reasons)
+    return decision
+
+
+@transaction.atomic
+def request_withdraw(*, actor: User, request: ExemptionRequest, reason: str) -> ExemptionRequest:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the request is withdrawn."})
+    request, _ = _begin("withdraw", actor=actor, request=request)
+    _move(request, actor=actor, action="withdrawn", to=State.WITHDRAWN, reason=reason)
+    return request
+
+
+@transaction.atomic
+def permit_suspend(*, actor: User, request: ExemptionRequest, reason: str) -> ExemptionRequest:
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason for the suspension."})
+    request, _ = _begin("suspend", actor=actor, request=request)
+    _move(request, actor=actor, action="suspended", to=State.SUSPENDED, reason=reason)
+    return request
+
+
+@transaction.atomic
+def permit_revoke(*, actor: User, request: ExemptionRequest, reason: str) -> ExemptionRequest:
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason for the revocation."})
+    request, _ = _begin("revoke", actor=actor, request=request)
+    _move(request, actor=actor, action="revoked", to=State.REVOKED, reason=reason)
+    return request
