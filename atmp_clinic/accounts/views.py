@@ -1,6 +1,8 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from atmp_clinic.exemptions.selectors import worklist_for
+
 from .models import Organisation, Role
 from .selectors import get_visible_or_404, national_authority, organisation_staff
 
@@ -27,7 +29,13 @@ def home(request):
         else None
     )
     return render(
-        request, HOME_TEMPLATES[Role(membership.role)], {"membership": membership, "authority": authority}
+        request,
+        HOME_TEMPLATES[Role(membership.role)],
+        {
+            "membership": membership,
+            "authority": authority,
+            "sections": worklist_for(user=request.user, membership=membership),
+        },
     )
 
 

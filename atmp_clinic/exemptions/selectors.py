@@ -60,3 +60,69 @@ def review_clock(*, request: ExemptionRequest, today: date | None = None) -> Rev
         due_on=due_on,
         is_overdue=not is_stopped and today > due_on,
     )
+
+
+@dataclass(frozen=True)
+class WorklistSection:
+    key: str
+    title: str
+    empty: str
+    rows: list  # of (request, clock)
+
+
+def with_clocks(requests, today: date | None = None) -> list:
+    return [(request, review_clock(request=request, today=today)) for request in requests]
+
+
+def by_due_date(rows: list) -> list:
+    """Overdue first, then the soonest due; requests without a running clock last."""
+    return sorted(
+        rows, key=lambda row: (row[1] is None, not (row[1] and row[1].is_overdue), row[1] and row[1].due_on)
+    )
+
+
+def worklist_for(*, user: User, membership) -> list[WorklistSection]:
+    """What this person has to do now about requests, most urgent first."""
+    visible = requests_visible_to(user=user).prefetch_related("information_requests", "assessments")
+    role = membership.role if membership else None
+    if role == "pharmacist":
+        action = visible.filter(state__in=(State.DRAFT, State.RETURNED, State.INFORMATION_REQUESTED))
+        waiting = visible.filter(state__in=IN_REVIEW_STATES).exclude(state=State.INFORMATION_REQUESTED)
+        return [
+            WorklistSection(
+                "hospital-action", "Requests needing your action",
+                "No request needs your action.", with_clocks(action.order_by("-updated_at")),
+            ),
+            WorklistSection(
+                "with-authority", "With the authority", "No request is with the authority.",
+                by_due_date(with_clocks(waiting)),
+            ),
+        ]  # fmt: skip
+    if role == "clinician":
+        to_sign = visible.filter(responsible_physician=user, state__in=(State.DRAFT, State.RETURNED))
+        return [
+            WorklistSection(
+                "co-sign", "Requests naming you as responsible physician", "No request awaits your signature.",
+                with_clocks(to_sign.order_by("-updated_at")),
+            )
+        ]  # fmt: skip
+    if role == "reviewer":
+        sections = []
+        if membership.is_validator:
+            sections.append(WorklistSection(
+                "to-validate", "Requests awaiting validation", "No submitted request awaits validation.",
+                by_due_date(with_clocks(visible.filter(state=State.SUBMITTED))),
+            ))  # fmt: skip
+        if membership.is_assessor:
+            open_assessment = visible.filter(state=State.UNDER_ASSESSMENT).exclude(assessments__assessor=user)
+            sections.append(WorklistSection(
+                "to-assess", "Requests awaiting an assessment", "No request awaits an assessment.",
+                by_due_date(with_clocks(open_assessment)),
+            ))  # fmt: skip
+        if membership.is_decider:
+            sections.append(WorklistSection(
+                "to-decide", "Requests ready for decision", "No request is ready for a decision.",
+                by_due_date(with_clocks(visible.filter(state=State.READY_FOR_DECISION))),
+            ))  # fmt: skip
+        return sections
+    return []

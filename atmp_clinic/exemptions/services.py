@@ -205,7 +205,8 @@ def request_create(*, actor: User, patient: Patient, product: Product, **fields)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
-    fields.setdefault("manufacturing_authorisation", hospital.manufacturing_authorisation_number)
+    if not fields.get("manufacturing_authorisation"):  # usually the hospital's own site
+        fields["manufacturing_authorisation"] = hospital.manufacturing_authorisation_number
     request = ExemptionRequest(
         reference=f"draft-{timezone.now():%Y%m%d%H%M%S%f}",
         hospital=hospital,

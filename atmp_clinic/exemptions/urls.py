@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.request_list, name="request-list"),
+    path("new/", views.request_create, name="request-create"),
+    path("<int:pk>/", views.request_detail, name="request-detail"),
+    path("<int:pk>/edit/", views.request_edit, name="request-edit"),
+    path("<int:pk>/steps/<str:step>/", views.request_step, name="request-step"),
+]

@@ -1,0 +1,249 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from atmp_clinic.accounts.models import Role
+from atmp_clinic.accounts.selectors import get_visible_or_404
+from atmp_clinic.audit.selectors import events_for, signatures_for
+
+from . import services
+from .forms import STEP_FORMS, RequestForm
+from .models import ExemptionRequest, State
+from .selectors import by_due_date, requests_visible_to, review_clock, with_clocks
+
+# Each step of the page, and the service that takes it.
+STEPS = {
+    "co_sign": services.request_co_sign,
+    "submit": services.request_submit,
+    "validate": services.request_validate,
+    "return": services.request_return,
+    "request_information": services.request_ask_information,
+    "answer_information": services.request_answer_information,
+    "record_assessment": services.assessment_record,
+    "decide": services.request_decide,
+    "withdraw": services.request_withdraw,
+    "suspend": services.permit_suspend,
+    "revoke": services.permit_revoke,
+}
+STEP_LABELS = {
+    "co_sign": "Sign as responsible physician",
+    "submit": "Submit to the authority",
+    "validate": "Validate",
+    "return": "Return as incomplete",
+    "request_information": "Ask the hospital for information",
+    "answer_information": "Answer the authority",
+    "record_assessment": "Record an assessment",
+    "decide": "Decide",
+    "withdraw": "Withdraw the request",
+    "suspend": "Suspend the permit",
+    "revoke": "Revoke the permit",
+}
+
+
+# How the timeline words each audited action.
+EVENT_LABELS = {
+    "created": "Draft created",
+    "edited": "Draft edited",
+    "co_signed": "Signed by the responsible physician",
+    "submitted": "Submitted",
+    "resubmitted": "Submitted again",
+    "validated": "Validated",
+    "returned": "Returned as incomplete",
+    "information_requested": "Information requested (clock stopped)",
+    "information_answered": "Information given (clock running)",
+    "quality_assessment_recorded": "Quality assessment recorded",
+    "clinical_assessment_recorded": "Clinical assessment recorded",
+    "ready_for_decision": "Ready for decision",
+    "decided": "Decided",
+    "withdrawn": "Withdrawn",
+    "lapsed": "Lapsed: no answer by the deadline",
+    "suspended": "Permit suspended",
+    "revoked": "Permit revoked",
+}
+# Steps that end or undo something: shown as secondary buttons, never as the obvious next step.
+UNDOING_STEPS = {"return", "withdraw", "suspend", "revoke"}
+
+
+def add_errors(form, error: Exception) -> None:
+    """Put a service's refusal on the form: on the field it names when the form has it, else on top."""
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages if isinstance(error, ValidationError) else str(error))
+
+
+def _pharmacist_hospital_or_404(request):
+    membership = request.membership
+    if not membership or membership.role != Role.PHARMACIST:
+        raise Http404
+    return membership.organisation
+
+
+@login_required
+def request_list(request):
+    visible = requests_visible_to(user=request.user).prefetch_related("information_requests")
+    counts = dict(visible.order_by().values_list("state").annotate(n=Count("id")))
+    state = request.GET.get("state", "")
+    if state and state not in State.values:
+        messages.error(request, "There is no such state; showing every request.")
+        state = ""
+    shown = visible.filter(state=state) if state else visible
+    rows = with_clocks(shown)
+    if request.GET.get("overdue") == "1":
+        rows = [row for row in rows if row[1] and row[1].is_overdue]
+    is_authority = bool(request.membership) and request.membership.role == Role.REVIEWER
+    return render(
+        request,
+        "exemptions/request_list.html",
+        {
+            "rows": by_due_date(rows) if is_authority else rows,
+            "states": [(value, label, counts.get(value, 0)) for value, label in State.choices],
+            "state": state,
+            "overdue": request.GET.get("overdue") == "1",
+            "can_create": bool(request.membership) and request.membership.role == Role.PHARMACIST,
+        },
+    )
+
+
+@login_required
+def request_create(request):
+    hospital = _pharmacist_hospital_or_404(request)
+    form = RequestForm(request.POST or None, hospital=hospital)
+    if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        try:
+            created = services.request_create(
+                actor=request.user, patient=fields.pop("patient"), product=fields.pop("product"), **fields
+            )
+        except (ValidationError, services.TransitionRefused) as error:
+            add_errors(form, error)
+        else:
+            messages.success(request, f"Draft {created.reference} saved.")
+            return redirect("request-detail", pk=created.pk)
+    return render(request, "exemptions/request_form.html", {"form": form})
+
+
+@login_required
+def request_edit(request, pk: int):
+    exemption = get_visible_or_404(
+        user=request.user, queryset=ExemptionRequest.objects.all(), perm="change", pk=pk
+    )
+    form = RequestForm(request.POST or None, instance=exemption, hospital=exemption.hospital)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_update(actor=request.user, request=exemption, **form.cleaned_data)
+        except PermissionDenied:
+            raise Http404 from None
+        except (ValidationError, services.TransitionRefused) as error:
+            add_errors(form, error)
+        else:
+            messages.success(request, "Changes saved.")
+            return redirect("request-detail", pk=exemption.pk)
+    return render(request, "exemptions/request_form.html", {"form": form, "exemption": exemption})
+
+
+def _visible(request, pk: int) -> ExemptionRequest:
+    return get_visible_or_404(
+        user=request.user,
+        queryset=ExemptionRequest.objects.select_related(
+            "hospital", "authority", "patient", "product", "responsible_physician"
+        ),
+        pk=pk,
+    )
+
+
+def _may_take(user, exemption: ExemptionRequest, step: str) -> bool:
+    """Whether this person could ever take this step on this request, whatever its state."""
+    if step == "co_sign":
+        return exemption.responsible_physician_id == user.pk
+    return services.TRANSITIONS[step].may(user, exemption)
+
+
+def _steps_for(user, exemption: ExemptionRequest) -> list[str]:
+    steps = services.available_transitions(actor=user, request=exemption)
+    if exemption.responsible_physician_id == user.pk and exemption.state in (State.DRAFT, State.RETURNED):
+        steps.insert(0, "co_sign")
+    return [step for step in steps if step in STEPS]
+
+
+@login_required
+def request_detail(request, pk: int):
+    return _render_detail(request, _visible(request, pk))
+
+
+def _render_detail(
+    request, exemption: ExemptionRequest, *, failed_step: str = "", failed_form=None, status=200
+):
+    steps = _steps_for(request.user, exemption)
+    if failed_step and failed_step not in steps:
+        steps.insert(0, failed_step)  # the refused form stays on screen with its reason
+    forms = [
+        (
+            step,
+            STEP_LABELS[step],
+            failed_form if step == failed_step else STEP_FORMS[step](),
+            step in UNDOING_STEPS,
+        )
+        for step in steps
+    ]
+    decision = getattr(exemption, "decision", None)
+    context = {
+        "exemption": exemption,
+        "clock": review_clock(request=exemption),
+        "missing": services.missing_for_submission(request=exemption)
+        if exemption.state in (State.DRAFT, State.RETURNED)
+        else {},
+        "physician_signed": services.physician_signature_is_current(request=exemption),
+        "assessments": exemption.assessments.select_related("assessor"),
+        "information_requests": exemption.information_requests.select_related("asked_by", "answered_by"),
+        "decision": decision,
+        "decision_signatures": signatures_for(obj=decision).select_related("signer") if decision else [],
+        "signatures": signatures_for(obj=exemption).select_related("signer"),
+        "timeline": [
+            (event, EVENT_LABELS.get(event.action, event.action.replace("_", " ").capitalize()))
+            for event in events_for(obj=exemption)
+        ],
+        "step_forms": forms,
+        "can_edit": exemption.state in (State.DRAFT, State.RETURNED)
+        and request.user.has_perm("exemptions.change_exemptionrequest", exemption),
+        "criteria": [(field.verbose_name, getattr(exemption, field.name)) for field in exemption._meta.fields
+                     if field.name.startswith("criterion_")],
+    }  # fmt: skip
+    return render(request, "exemptions/request_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def request_step(request, pk: int, step: str):
+    exemption = _visible(request, pk)
+    if step not in STEPS or not _may_take(request.user, exemption, step):
+        raise Http404
+    # Whether the step fits the request's state now is the service's to say: a person who loaded
+    # the page before someone else acted gets that person's conflict message, not a 404.
+    form = STEP_FORMS[step](request.POST)
+    if form.is_valid():
+        try:
+            STEPS[step](actor=request.user, request=exemption, **form.cleaned_data)
+        except PermissionDenied:
+            raise Http404 from None
+        except services.TransitionConflict as conflict:
+            form.add_error(None, str(conflict))
+            return _render_detail(
+                request, _visible(request, pk), failed_step=step, failed_form=form, status=409
+            )
+        except services.IncompleteRequest as incomplete:
+            for message in incomplete.missing.values():
+                form.add_error(None, message)
+        except services.TransitionRefused as refused:
+            form.add_error(None, str(refused))
+        except ValidationError as error:
+            add_errors(form, error)
+        else:
+            messages.success(request, f"{STEP_LABELS[step]}: done.")
+            return redirect("request-detail", pk=exemption.pk)
+    return _render_detail(request, _visible(request, pk), failed_step=step, failed_form=form, status=400)
