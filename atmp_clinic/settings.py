@@ -237,6 +237,14 @@ STORAGES = {
     },
 }
 
+# --- Uploaded files: never served as public URLs, only through permission-checked views ----------
+
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media-is-not-served/"
+MAX_ATTACHMENT_MB = env.int("MAX_ATTACHMENT_MB", default=20)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 # --- Email ----------------------------------------------------------------------------------
 
 _email = env.email_url("EMAIL_URL", default="consolemail://")

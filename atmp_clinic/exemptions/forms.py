@@ -95,6 +95,16 @@ class DecisionForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput, help_text=SIGNATURE_HELP)
 
 
+class AttachmentForm(forms.Form):
+    file = forms.FileField(
+        label="PDF document", widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
+        help_text="PDF only, without a password.",
+    )  # fmt: skip
+    description = forms.CharField(
+        max_length=200, help_text="e.g. Qualified person's CV; potency assay validation"
+    )
+
+
 # The form of each step a person takes on a request's page.
 STEP_FORMS = {
     "co_sign": SignatureForm,

@@ -146,6 +146,34 @@ class ExemptionRequest(models.Model):
         return self.reference
 
 
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    # Stored under the request and a content hash, never under the uploader's file name.
+    return f"requests/{attachment.request_id}/{attachment.sha256}.pdf"
+
+
+class Attachment(models.Model):
+    """A PDF filed with a request. Kept for good: its SHA-256 is part of what is signed."""
+
+    request = models.ForeignKey(ExemptionRequest, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=200)
+    description = models.CharField(max_length=200)
+    size = models.PositiveIntegerField()
+    pages = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["uploaded_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "sha256"], name="attachment_once_per_request")
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
 class AssessmentKind(models.TextChoices):
     QUALITY = "quality", "Quality assessment"
     CLINICAL = "clinical", "Clinical assessment"

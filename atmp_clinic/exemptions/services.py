@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -22,17 +23,20 @@ from atmp_clinic.audit.services import content_hash, record_event, sign
 from atmp_clinic.patients.models import ConsentKind, Patient
 from atmp_clinic.products.models import Product
 
+from .attachments import check_pdf
 from .models import (
     APPROVED_STATES,
     CRITERIA,
     Assessment,
     AssessmentKind,
+    Attachment,
     Decision,
     ExemptionRequest,
     InformationRequest,
     Outcome,
     RequestKind,
     State,
+    attachment_path,
 )
 
 NOT_YOUR_REQUEST = "This request is not yours to change."
@@ -261,6 +265,44 @@ def request_update(*, actor: User, request: ExemptionRequest, **fields) -> Exemp
     return locked
 
 
+ATTACHABLE_STATES = (State.DRAFT, State.RETURNED, State.INFORMATION_REQUESTED)
+
+
+@transaction.atomic
+def attachment_add(
+    *, actor: User, request: ExemptionRequest, file: UploadedFile, description: str
+) -> Attachment:
+    """A PDF for the request, checked by its content; while the hospital holds the request."""
+    locked = ExemptionRequest.objects.select_for_update().get(pk=request.pk)
+    if not _is_pharmacist(actor, locked):
+        raise PermissionDenied(NOT_YOUR_REQUEST)
+    if locked.state not in ATTACHABLE_STATES:
+        raise TransitionConflict(
+            f"This request is {locked.get_state_display().lower()}: documents can no longer be attached."
+        )
+    checked = check_pdf(file)
+    if locked.attachments.filter(sha256=checked.sha256).exists():
+        raise ValidationError({"file": "This document is already attached to the request."})
+    attachment = Attachment(
+        request=locked,
+        original_name=file.name[:200],
+        description=description,
+        size=checked.size,
+        pages=checked.pages,
+        sha256=checked.sha256,
+        uploaded_by=actor,
+    )
+    attachment.file.save(attachment_path(attachment, file.name), file, save=False)
+    attachment.save()
+    record_event(
+        actor=actor,
+        obj=locked,
+        action="attachment_added",
+        after={"name": attachment.original_name, "sha256": checked.sha256},
+    )
+    return attachment
+
+
 def _plain(value):
     return value.pk if hasattr(value, "pk") else value
 
@@ -294,12 +336,14 @@ def missing_for_submission(*, request: ExemptionRequest) -> dict[str, str]:
 
 
 def request_content(request: ExemptionRequest) -> dict:
-    """What the physician and the pharmacist sign: every field the hospital wrote."""
+    """What the physician and the pharmacist sign: every field the hospital wrote, and the hash of
+    every attached document."""
     fields = {name: _plain(getattr(request, name)) for name in EDITABLE_FIELDS}
     return {
         "reference": request.reference,
         "patient": request.patient_id,
         "product": request.product_id,
+        "attachments": sorted(request.attachments.values_list("sha256", flat=True)),
         **fields,
     }
 

@@ -8,4 +8,6 @@ urlpatterns = [
     path("<int:pk>/", views.request_detail, name="request-detail"),
     path("<int:pk>/edit/", views.request_edit, name="request-edit"),
     path("<int:pk>/steps/<str:step>/", views.request_step, name="request-step"),
+    path("<int:pk>/attachments/", views.attachment_create, name="attachment-create"),
+    path("<int:pk>/attachments/<int:attachment_pk>/", views.attachment_download, name="attachment-download"),
 ]

@@ -2,8 +2,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from atmp_clinic.accounts.models import Role
@@ -11,7 +11,7 @@ from atmp_clinic.accounts.selectors import get_visible_or_404
 from atmp_clinic.audit.selectors import events_for, signatures_for
 
 from . import services
-from .forms import STEP_FORMS, RequestForm
+from .forms import STEP_FORMS, AttachmentForm, RequestForm
 from .models import ExemptionRequest, State
 from .selectors import by_due_date, requests_visible_to, review_clock, with_clocks
 
@@ -63,6 +63,7 @@ EVENT_LABELS = {
     "lapsed": "Lapsed: no answer by the deadline",
     "suspended": "Permit suspended",
     "revoked": "Permit revoked",
+    "attachment_added": "Document attached",
 }
 # Steps that end or undo something: shown as secondary buttons, never as the obvious next step.
 UNDOING_STEPS = {"return", "withdraw", "suspend", "revoke"}
@@ -177,7 +178,13 @@ def request_detail(request, pk: int):
 
 
 def _render_detail(
-    request, exemption: ExemptionRequest, *, failed_step: str = "", failed_form=None, status=200
+    request,
+    exemption: ExemptionRequest,
+    *,
+    failed_step: str = "",
+    failed_form=None,
+    attachment_form=None,
+    status=200,
 ):
     steps = _steps_for(request.user, exemption)
     if failed_step and failed_step not in steps:
@@ -204,6 +211,10 @@ def _render_detail(
         "decision": decision,
         "decision_signatures": signatures_for(obj=decision).select_related("signer") if decision else [],
         "signatures": signatures_for(obj=exemption).select_related("signer"),
+        "attachments": exemption.attachments.select_related("uploaded_by"),
+        "can_attach": exemption.state in services.ATTACHABLE_STATES
+        and request.user.has_perm("exemptions.change_exemptionrequest", exemption),
+        "attachment_form": attachment_form or AttachmentForm(),
         "timeline": [
             (event, EVENT_LABELS.get(event.action, event.action.replace("_", " ").capitalize()))
             for event in events_for(obj=exemption)
@@ -215,6 +226,40 @@ def _render_detail(
                      if field.name.startswith("criterion_")],
     }  # fmt: skip
     return render(request, "exemptions/request_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def attachment_create(request, pk: int):
+    exemption = get_visible_or_404(
+        user=request.user, queryset=ExemptionRequest.objects.all(), perm="change", pk=pk
+    )
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            attachment = services.attachment_add(actor=request.user, request=exemption, **form.cleaned_data)
+        except PermissionDenied:
+            raise Http404 from None
+        except (ValidationError, services.TransitionRefused) as error:
+            add_errors(form, error)
+        else:
+            messages.success(request, f"{attachment.original_name} attached ({attachment.pages} pages).")
+            return redirect("request-detail", pk=exemption.pk)
+    return _render_detail(request, _visible(request, pk), attachment_form=form, status=400)
+
+
+@login_required
+def attachment_download(request, pk: int, attachment_pk: int):
+    exemption = _visible(request, pk)
+    attachment = get_object_or_404(exemption.attachments, pk=attachment_pk)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
