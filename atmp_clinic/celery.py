@@ -33,6 +33,11 @@ app.conf.beat_schedule = {
         # A beat that ran while the workers were down must not release a backlog of heartbeats.
         "options": {"expires": WORKER_HEARTBEAT_EVERY},
     },
+    "send-waiting-notifications": {
+        "task": "exemptions.send_waiting_notifications",
+        "schedule": 300,
+        "options": {"expires": 300},
+    },
     "lapse-unanswered-requests": {
         "task": "exemptions.lapse_unanswered",
         "schedule": crontab(hour=0, minute=15),

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from django.test import override_settings
 
 from atmp_clinic.accounts.demo import seed_organisations_and_users
 from atmp_clinic.accounts.models import User
+from atmp_clinic.celery import app as celery_app
 from atmp_clinic.exemptions.demo import seed_requests
 from atmp_clinic.patients.demo import seed_patients
 from atmp_clinic.products.demo import seed_products
@@ -32,10 +34,61 @@ def fast_password_hashing(settings):
 
 
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOCMEM_EMAIL = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@contextmanager
+def tasks_in_process():
+    """Tasks the code under test enqueues run at once in this process, so nothing is left in a
+    real broker for some other worker to pick up."""
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request):
+    if "worker" in request.fixturenames:  # the worker test sends to a real worker on purpose
+        yield
+        return
+    with tasks_in_process():
+        yield
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback; the messages it received, as email.message.Message."""
+    import email
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(email.message_from_bytes(envelope.original_content))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    controller.stop()
 
 
 def seed_demo_fast() -> None:
-    with override_settings(PASSWORD_HASHERS=FAST_HASHER):
+    with override_settings(PASSWORD_HASHERS=FAST_HASHER, EMAIL_BACKEND=LOCMEM_EMAIL), tasks_in_process():
         seed_organisations_and_users()
         seed_products()
         seed_patients()

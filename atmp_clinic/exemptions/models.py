@@ -135,10 +135,13 @@ class ExemptionRequest(models.Model):
             models.CheckConstraint(
                 condition=Q(kind="initial", modifies__isnull=True) | Q(kind="substantial_modification"),
                 name="only_modifications_modify",
+                violation_error_message="Only a substantial modification names the permit it changes.",
             ),
             models.CheckConstraint(
-                condition=Q(state="draft") | Q(submitted_at__isnull=False),
+                # A draft may be withdrawn before it was ever sent.
+                condition=Q(state__in=["draft", "withdrawn"]) | Q(submitted_at__isnull=False),
                 name="sent_requests_have_submission_time",
+                violation_error_message="A request sent to the authority has its submission time.",
             ),
         ]
 
@@ -167,7 +170,11 @@ class Attachment(models.Model):
     class Meta:
         ordering = ["uploaded_at"]
         constraints = [
-            models.UniqueConstraint(fields=["request", "sha256"], name="attachment_once_per_request")
+            models.UniqueConstraint(
+                fields=["request", "sha256"],
+                name="attachment_once_per_request",
+                violation_error_message="This document is already attached to the request.",
+            )
         ]
 
     def __str__(self) -> str:
@@ -195,7 +202,13 @@ class Assessment(models.Model):
 
     class Meta:
         ordering = ["recorded_at"]
-        constraints = [models.UniqueConstraint(fields=["request", "kind"], name="one_assessment_per_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "kind"],
+                name="one_assessment_per_kind",
+                violation_error_message="This assessment of the request is already recorded.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.request}"
@@ -219,7 +232,10 @@ class InformationRequest(models.Model):
         ordering = ["asked_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["request"], condition=Q(answered_at__isnull=True), name="one_open_information_request"
+                fields=["request"],
+                condition=Q(answered_at__isnull=True),
+                name="one_open_information_request",
+                violation_error_message="The hospital has not answered the open questions yet.",
             )
         ]
 
@@ -249,15 +265,50 @@ class Decision(models.Model):
             models.CheckConstraint(
                 condition=Q(outcome="rejected") | Q(follow_up_years__gte=1, valid_until__isnull=False),
                 name="approval_sets_follow_up_and_validity",
+                violation_error_message="An approval sets the follow-up duration and the permit's validity.",
             ),
             models.CheckConstraint(
                 condition=~Q(outcome="approved_with_conditions") | ~Q(conditions=""),
                 name="conditions_are_written",
+                violation_error_message="Write the conditions of an approval with conditions.",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.request}"
+
+
+class Notification(models.Model):
+    """An email telling someone of a step on a request. The row is written in the step's
+    transaction and claimed before sending, so a crash leaves it visible as "sending", never sent
+    twice; the idempotency key is the email's Message-ID."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    request = models.ForeignKey(ExemptionRequest, on_delete=models.PROTECT, related_name="notifications")
+    event = models.ForeignKey("audit.AuditEvent", on_delete=models.PROTECT, related_name="+")
+    recipient = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(status="pending"), name="notification_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.recipient}"
 
 
 class ExemptionRequestUserObjectPermission(UserObjectPermissionBase):

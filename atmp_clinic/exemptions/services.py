@@ -38,6 +38,7 @@ from .models import (
     State,
     attachment_path,
 )
+from .notifications import notify
 
 NOT_YOUR_REQUEST = "This request is not yours to change."
 FOUR_EYES = "You assessed this request, so someone else must decide it (four-eyes principle)."
@@ -115,6 +116,10 @@ class Transition:
 
 
 TRANSITIONS: dict[str, Transition] = {
+    # Not a change of state: the responsible physician's signature, which submission needs.
+    "co_sign": Transition(
+        (State.DRAFT, State.RETURNED), "signed", lambda a, r: r.responsible_physician_id == a.pk
+    ),
     "submit": Transition((State.DRAFT, State.RETURNED), "submitted", _is_pharmacist),
     "validate": Transition((State.SUBMITTED,), "validated", lambda a, r: bool(_reviewer(a, r, "validator"))),
     "return": Transition((State.SUBMITTED,), "returned", lambda a, r: bool(_reviewer(a, r, "validator"))),
@@ -181,7 +186,7 @@ def _move(
     request.state = to
     request.updated_at = timezone.now()
     request.save()
-    record_event(
+    event = record_event(
         actor=actor,
         obj=request,
         action=action,
@@ -189,6 +194,7 @@ def _move(
         after={"state": to, **after},
         reason=reason,
     )
+    notify(request=request, event=event)
 
 
 # --- drafts ----------------------------------------------------------------------------------
@@ -220,6 +226,7 @@ def request_create(*, actor: User, patient: Patient, product: Product, **fields)
         created_by=actor,
         **fields,
     )
+    _check_references(request)
     request.full_clean(exclude=["reference"])
     request.save()
     request.reference = f"HE-{hospital.country}-{request.created_at:%Y}-{request.pk:05d}"
@@ -250,6 +257,7 @@ def request_update(*, actor: User, request: ExemptionRequest, **fields) -> Exemp
     before = {name: getattr(locked, name) for name in fields}
     for name, value in fields.items():
         setattr(locked, name, value)
+    _check_references(locked)
     locked.full_clean()
     locked.updated_at = timezone.now()
     locked.save()
@@ -307,6 +315,21 @@ def _plain(value):
     return value.pk if hasattr(value, "pk") else value
 
 
+def _check_references(request: ExemptionRequest) -> None:
+    """What a request points to must exist for it: a living patient, a product still made, and for a
+    modification an approved permit of the same hospital."""
+    errors = {}
+    if request.patient.date_of_death:
+        errors["patient"] = "This patient has died: no request can be filed for them."
+    if not request.product.is_active:
+        errors["product"] = "This product is no longer in the hospital's catalogue."
+    modified = request.modifies
+    if modified and (modified.hospital_id != request.hospital_id or modified.state not in APPROVED_STATES):
+        errors["modifies"] = "A modification changes an approved permit of your own hospital."
+    if errors:
+        raise ValidationError(errors)
+
+
 def missing_for_submission(*, request: ExemptionRequest) -> dict[str, str]:
     """What stops the request from being submitted, field by field, in words."""
     missing = {
@@ -354,13 +377,7 @@ def request_content(request: ExemptionRequest) -> dict:
 @transaction.atomic
 def request_co_sign(*, actor: User, request: ExemptionRequest, password: str) -> None:
     """The responsible physician signs the request as it stands; submission needs this signature."""
-    locked = ExemptionRequest.objects.select_for_update().get(pk=request.pk)
-    if locked.responsible_physician_id != actor.pk:
-        raise PermissionDenied(NOT_YOUR_REQUEST)
-    if locked.state not in (State.DRAFT, State.RETURNED):
-        raise TransitionConflict(
-            f"This request is {locked.get_state_display().lower()}: it cannot be signed now."
-        )
+    locked, _ = _begin("co_sign", actor=actor, request=request)
     missing = missing_for_submission(request=locked)
     if missing:
         raise IncompleteRequest(missing)
@@ -371,7 +388,7 @@ def request_co_sign(*, actor: User, request: ExemptionRequest, password: str) ->
         meaning=SignatureMeaning.CO_SIGNED,
         content=request_content(locked),
     )
-    record_event(actor=actor, obj=locked, action="co_signed")
+    notify(request=locked, event=record_event(actor=actor, obj=locked, action="co_signed"))
 
 
 def physician_signature_is_current(*, request: ExemptionRequest) -> bool:

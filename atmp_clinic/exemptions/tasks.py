@@ -1,8 +1,9 @@
 import logging
+import smtplib
 
 from atmp_clinic.celery import app
 
-from . import services
+from . import notifications, services
 
 logger = logging.getLogger(__name__)
 
@@ -13,3 +14,18 @@ def lapse_unanswered() -> list[str]:
     lapsed = services.lapse_unanswered()
     logger.info("lapsed %d requests: %s", len(lapsed), ", ".join(lapsed))
     return lapsed
+
+
+@app.task(name="exemptions.send_notification", autoretry_for=(smtplib.SMTPException, OSError))
+def send_notification(notification_id: int) -> bool:
+    sent = notifications.send(notification_id)
+    logger.info("notification %s %s", notification_id, "sent" if sent else "already taken or sent")
+    return sent
+
+
+@app.task(name="exemptions.send_waiting_notifications")
+def send_waiting_notifications() -> int:
+    """Every few minutes: what waited because the broker was down when its step happened."""
+    ids = notifications.waiting()
+    notifications.enqueue(ids)
+    return len(ids)

@@ -399,3 +399,31 @@ def test_available_transitions_follow_role_and_state():
         services.available_transitions(actor=user("pharmacist"), request=request),
         services.available_transitions(actor=user("assessor"), request=request),
     ) == (["validate", "return"], ["withdraw"], [])
+
+
+def test_a_draft_can_be_withdrawn_before_it_was_ever_sent():
+    draft = services.request_withdraw(actor=user("pharmacist"), request=new_draft(), reason="Not needed.")
+    assert (reload(draft).state, reload(draft).submitted_at) == (State.WITHDRAWN, None)
+
+
+def test_no_request_for_a_patient_who_died():
+    patient = Patient.objects.get(user__username="patient")
+    patient.date_of_death = timezone.localdate()
+    patient.save()
+    with pytest.raises(ValidationError, match="This patient has died"):
+        new_draft()
+
+
+def test_a_modification_must_change_an_approved_permit_of_the_hospital():
+    with pytest.raises(ValidationError, match="approved permit of your own hospital"):
+        new_draft(kind="substantial_modification", modifies=submitted())
+
+
+def test_a_modification_of_an_approved_permit_is_filed():
+    permit = approved()
+    assert new_draft(kind="substantial_modification", modifies=permit).modifies == permit
+
+
+def test_an_initial_request_names_no_permit_in_words():
+    with pytest.raises(ValidationError, match="Only a substantial modification names the permit"):
+        new_draft(kind="initial", modifies=approved())
