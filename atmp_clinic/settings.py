@@ -210,6 +210,12 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "ATMP Clinic API",
     "VERSION": "v1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a "kind": each choice set gets its own name instead of a hashed one.
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentKindEnum": "atmp_clinic.patients.models.ConsentKind",
+        "RequestKindEnum": "atmp_clinic.exemptions.models.RequestKind",
+        "AssessmentKindEnum": "atmp_clinic.exemptions.models.AssessmentKind",
+    },
 }
 
 # --- Internationalisation -------------------------------------------------------------------

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
+from atmp_clinic.exemptions.api import ExemptionRequestViewSet
 from atmp_clinic.patients.api import PatientViewSet
 
 # Namespaced: the router's names (patient-list, patient-detail) are the browser UI's names too.
@@ -10,6 +11,7 @@ app_name = "api"
 # SimpleRouter: no browsable root page and no `.json` suffix routes, only the endpoints of SPEC §7.
 router = SimpleRouter()
 router.register("patients", PatientViewSet, basename="patient")
+router.register("exemptions", ExemptionRequestViewSet, basename="exemption")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
