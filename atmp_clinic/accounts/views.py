@@ -1,4 +1,5 @@
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
 
 from atmp_clinic.exemptions.selectors import worklist_for
@@ -14,6 +15,15 @@ HOME_TEMPLATES = {
     Role.ANALYST: "accounts/home/analyst.html",
     Role.ADMINISTRATOR: "accounts/home/administrator.html",
 }
+
+
+def organisation_for_roles_or_404(request, roles: set[str]) -> Organisation:
+    """The organisation of the person's active role when that role is one of `roles`; for anyone
+    else the page does not exist."""
+    membership = request.membership
+    if not membership or membership.role not in roles:
+        raise Http404
+    return membership.organisation
 
 
 @login_required

@@ -574,28 +574,30 @@ def request_decide(
     return decision
 
 
+def _end(
+    name: str, *, actor: User, request: ExemptionRequest, reason: str, to: State, why: str
+) -> ExemptionRequest:
+    """A step that ends or halts the request for a stated reason."""
+    if not reason.strip():
+        raise ValidationError({"reason": why})
+    request, _ = _begin(name, actor=actor, request=request)
+    _move(request, actor=actor, action=to.value, to=to, reason=reason)
+    return request
+
+
 @transaction.atomic
 def request_withdraw(*, actor: User, request: ExemptionRequest, reason: str) -> ExemptionRequest:
-    if not reason.strip():
-        raise ValidationError({"reason": "Say why the request is withdrawn."})
-    request, _ = _begin("withdraw", actor=actor, request=request)
-    _move(request, actor=actor, action="withdrawn", to=State.WITHDRAWN, reason=reason)
-    return request
+    return _end("withdraw", actor=actor, request=request, reason=reason, to=State.WITHDRAWN,
+                why="Say why the request is withdrawn.")  # fmt: skip
 
 
 @transaction.atomic
 def permit_suspend(*, actor: User, request: ExemptionRequest, reason: str) -> ExemptionRequest:
-    if not reason.strip():
-        raise ValidationError({"reason": "Give the reason for the suspension."})
-    request, _ = _begin("suspend", actor=actor, request=request)
-    _move(request, actor=actor, action="suspended", to=State.SUSPENDED, reason=reason)
-    return request
+    return _end("suspend", actor=actor, request=request, reason=reason, to=State.SUSPENDED,
+                why="Give the reason for the suspension.")  # fmt: skip
 
 
 @transaction.atomic
 def permit_revoke(*, actor: User, request: ExemptionRequest, reason: str) -> ExemptionRequest:
-    if not reason.strip():
-        raise ValidationError({"reason": "Give the reason for the revocation."})
-    request, _ = _begin("revoke", actor=actor, request=request)
-    _move(request, actor=actor, action="revoked", to=State.REVOKED, reason=reason)
-    return request
+    return _end("revoke", actor=actor, request=request, reason=reason, to=State.REVOKED,
+                why="Give the reason for the revocation.")  # fmt: skip

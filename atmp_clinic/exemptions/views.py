@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import get_visible_or_404
+from atmp_clinic.accounts.views import organisation_for_roles_or_404
 from atmp_clinic.audit.selectors import events_for, signatures_for
 
 from . import services
@@ -78,13 +79,6 @@ def add_errors(form, error: Exception) -> None:
         form.add_error(None, error.messages if isinstance(error, ValidationError) else str(error))
 
 
-def _pharmacist_hospital_or_404(request):
-    membership = request.membership
-    if not membership or membership.role != Role.PHARMACIST:
-        raise Http404
-    return membership.organisation
-
-
 @login_required
 def request_list(request):
     visible = requests_visible_to(user=request.user).prefetch_related("information_requests")
@@ -113,7 +107,7 @@ def request_list(request):
 
 @login_required
 def request_create(request):
-    hospital = _pharmacist_hospital_or_404(request)
+    hospital = organisation_for_roles_or_404(request, {Role.PHARMACIST})
     form = RequestForm(request.POST or None, hospital=hospital)
     if request.method == "POST" and form.is_valid():
         fields = dict(form.cleaned_data)

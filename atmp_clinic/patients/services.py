@@ -26,7 +26,7 @@ def _require(*, actor: User, hospital: Organisation, roles: set[str], message: s
 
 
 def new_pseudonym() -> str:
-    """P-XXXX-XXXX: 40 random bits, drawn anew on the rare clash within a hospital."""
+    """ "P-" and two groups of four base-32 characters: 40 random bits, drawn anew on a clash."""
     chars = "".join(secrets.choice(PSEUDONYM_ALPHABET) for _ in range(8))
     return f"P-{chars[:4]}-{chars[4:]}"
 

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from atmp_clinic.accounts.selectors import get_visible_or_404
+from atmp_clinic.accounts.views import organisation_for_roles_or_404
 
 from . import services
 from .forms import ConsentForm, ConsentWithdrawalForm, DeathForm, PatientForm, PatientIdentityForm
@@ -25,10 +26,7 @@ def patient_list(request):
 
 @login_required
 def patient_create(request):
-    membership = request.membership
-    if not membership or membership.role not in services.HOSPITAL_STAFF:
-        raise Http404
-    hospital = membership.organisation
+    hospital = organisation_for_roles_or_404(request, services.HOSPITAL_STAFF)
     patient_form = PatientForm(request.POST or None)
     identity_form = PatientIdentityForm(
         request.POST or None, initial=PatientIdentityForm.initial_for(hospital.country)

@@ -1,24 +1,17 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import get_visible_or_404
+from atmp_clinic.accounts.views import organisation_for_roles_or_404
 
 from . import services
 from .classification import QUESTIONS, classify
 from .forms import ClassificationForm, ProductForm, ReleaseTestForm
 from .models import Product
 from .selectors import missing_release_tests, products_visible_to
-
-
-def _pharmacist_hospital_or_404(request):
-    membership = request.membership
-    if not membership or membership.role != Role.PHARMACIST:
-        raise Http404
-    return membership.organisation
 
 
 @login_required
@@ -36,7 +29,7 @@ def product_list(request):
 @login_required
 def product_create(request):
     """Two steps on one page: the assistant's questions, then the product with the proposed class."""
-    hospital = _pharmacist_hospital_or_404(request)
+    hospital = organisation_for_roles_or_404(request, {Role.PHARMACIST})
     if request.method != "POST":
         return render(request, "products/product_create.html", {"classification_form": ClassificationForm()})
 
