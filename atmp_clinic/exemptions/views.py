@@ -128,6 +128,12 @@ def request_edit(request, pk: int):
     exemption = get_visible_or_404(
         user=request.user, queryset=ExemptionRequest.objects.all(), perm="change", pk=pk
     )
+    if request.method == "GET" and exemption.state not in (State.DRAFT, State.RETURNED):
+        messages.info(
+            request,
+            f"{exemption.reference} is {exemption.get_state_display().lower()}: it can no longer be edited.",
+        )
+        return redirect("request-detail", pk=exemption.pk)
     form = RequestForm(request.POST or None, instance=exemption, hospital=exemption.hospital)
     if request.method == "POST" and form.is_valid():
         try:
