@@ -4,7 +4,7 @@ from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
 
-from .models import AssessmentKind, ExemptionRequest, Outcome, Recommendation
+from .models import AssessmentKind, ExemptionRequest, FollowUpTemplate, Outcome, Recommendation
 from .services import EDITABLE_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -91,6 +91,11 @@ class DecisionForm(forms.Form):
         min_value=1, max_value=30, required=False,
         help_text="Leave empty for the default: 15 years after integrating vectors or genome editing, 5 otherwise.",
     )  # fmt: skip
+    follow_up_template = forms.ChoiceField(
+        choices=[("", "The default for the product's class and vector"), *FollowUpTemplate.choices],
+        required=False,
+        label="Follow-up template",
+    )
     reporting_duties = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     password = forms.CharField(widget=forms.PasswordInput, help_text=SIGNATURE_HELP)
 

@@ -243,6 +243,16 @@ class InformationRequest(models.Model):
         return f"Questions on {self.request} of {self.asked_at:%Y-%m-%d}"
 
 
+class FollowUpTemplate(models.TextChoices):
+    """SPEC §3's default follow-up templates, which a decision names; a patient's visit plan is
+    generated from the one named."""
+
+    INTEGRATING_VECTOR = "integrating_vector", "Integrating vector or genome editing (incl. CAR-T)"
+    NON_INTEGRATING_GENE_THERAPY = "non_integrating_gene_therapy", "Non-integrating gene therapy (AAV)"
+    SOMATIC_CELL_THERAPY = "somatic_cell_therapy", "Somatic cell therapy"
+    TISSUE_ENGINEERED = "tissue_engineered", "Tissue-engineered or combined"
+
+
 class Outcome(models.TextChoices):
     APPROVED = "approved", "Approved"
     APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
@@ -255,6 +265,7 @@ class Decision(models.Model):
     reasons = models.TextField()
     conditions = models.TextField(blank=True)
     follow_up_years = models.PositiveSmallIntegerField(null=True, blank=True)
+    follow_up_template = models.CharField(max_length=40, choices=FollowUpTemplate.choices, blank=True)
     reporting_duties = models.TextField(blank=True)
     valid_until = models.DateField(null=True, blank=True)
     decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
@@ -263,7 +274,8 @@ class Decision(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(outcome="rejected") | Q(follow_up_years__gte=1, valid_until__isnull=False),
+                condition=Q(outcome="rejected")
+                | (Q(follow_up_years__gte=1, valid_until__isnull=False) & ~Q(follow_up_template="")),
                 name="approval_sets_follow_up_and_validity",
                 violation_error_message="An approval sets the follow-up duration and the permit's validity.",
             ),

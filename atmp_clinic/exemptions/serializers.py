@@ -25,6 +25,7 @@ from .models import (
     AssessmentKind,
     Decision,
     ExemptionRequest,
+    FollowUpTemplate,
     InformationRequest,
     Outcome,
     Recommendation,
@@ -176,6 +177,7 @@ class DecisionSerializer(serializers.ModelSerializer):
             "reasons",
             "conditions",
             "follow_up_years",
+            "follow_up_template",
             "reporting_duties",
             "valid_until",
             "decided_at",
@@ -406,6 +408,13 @@ class DecisionBodySerializer(serializers.Serializer):
         allow_null=True,
         default=None,
         help_text="Leave out for the default: 15 years after integrating vectors or genome editing, 5 otherwise.",
+    )
+    follow_up_template = serializers.ChoiceField(
+        choices=FollowUpTemplate.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Leave out for the template the product's class and vector call for (SPEC §3).",
     )
     reporting_duties = serializers.CharField(required=False, allow_blank=True, default="")
 

@@ -21,7 +21,7 @@ from atmp_clinic.audit.models import SignatureMeaning
 from atmp_clinic.audit.selectors import signatures_for
 from atmp_clinic.audit.services import content_hash, record_event, sign
 from atmp_clinic.patients.models import ConsentKind, Patient
-from atmp_clinic.products.models import Product
+from atmp_clinic.products.models import AtmpClass, Product
 
 from .attachments import check_pdf
 from .models import (
@@ -32,6 +32,7 @@ from .models import (
     Attachment,
     Decision,
     ExemptionRequest,
+    FollowUpTemplate,
     InformationRequest,
     Outcome,
     RequestKind,
@@ -523,6 +524,17 @@ def assessment_record(
     return assessment
 
 
+def default_follow_up_template(product: Product) -> FollowUpTemplate:
+    """The SPEC §3 template a product's class and vector call for."""
+    if product.has_integrating_vector:
+        return FollowUpTemplate.INTEGRATING_VECTOR
+    if product.vector_kind:
+        return FollowUpTemplate.NON_INTEGRATING_GENE_THERAPY
+    if product.atmp_class == AtmpClass.SOMATIC_CELL_THERAPY:
+        return FollowUpTemplate.SOMATIC_CELL_THERAPY
+    return FollowUpTemplate.TISSUE_ENGINEERED
+
+
 def default_follow_up_years(product: Product) -> int:
     """SPEC §3: 15 years after integrating vectors or genome editing, 5 otherwise."""
     return 15 if product.has_integrating_vector else 5
@@ -538,6 +550,7 @@ def request_decide(
     reasons: str,
     conditions: str = "",
     follow_up_years: int | None = None,
+    follow_up_template: str = "",
     reporting_duties: str = "",
 ) -> Decision:
     request, _ = _begin("decide", actor=actor, request=request)
@@ -550,6 +563,9 @@ def request_decide(
         reasons=reasons,
         conditions=conditions,
         follow_up_years=(follow_up_years or default_follow_up_years(request.product)) if approves else None,
+        follow_up_template=(follow_up_template or default_follow_up_template(request.product))
+        if approves
+        else "",
         reporting_duties=reporting_duties,
         valid_until=timezone.localdate() + timedelta(days=request.authority.permit_validity_days)
         if approves
@@ -566,6 +582,7 @@ def request_decide(
         "reasons": reasons,
         "conditions": conditions,
         "follow_up_years": decision.follow_up_years,
+        "follow_up_template": decision.follow_up_template,
         "reporting_duties": reporting_duties,
         "valid_until": decision.valid_until,
     }

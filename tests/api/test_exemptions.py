@@ -509,6 +509,23 @@ def test_decider_approves_with_conditions():
     )
 
 
+def test_decider_names_the_follow_up_template():
+    body = {
+        "password": PASSWORD,
+        "outcome": "approved",
+        "reasons": "ok",
+        "follow_up_template": "somatic_cell_therapy",
+    }
+    data = client_for("decider").post(step_url(ready_for_decision(), "decide"), body, format="json").json()
+    assert data["decision"]["follow_up_template"] == "somatic_cell_therapy"
+
+
+def test_an_unknown_follow_up_template_is_400():
+    body = {"password": PASSWORD, "outcome": "approved", "reasons": "ok", "follow_up_template": "forever"}
+    response = client_for("decider").post(step_url(ready_for_decision(), "decide"), body, format="json")
+    assert response.status_code == 400 and "follow_up_template" in response.json()
+
+
 def test_pharmacist_withdraws_a_request_before_decision():
     body = {"reason": "The patient's condition improved."}
     response = client_for("pharmacist").post(step_url(submitted(), "withdraw"), body, format="json")

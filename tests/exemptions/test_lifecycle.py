@@ -427,3 +427,26 @@ def test_a_modification_of_an_approved_permit_is_filed():
 def test_an_initial_request_names_no_permit_in_words():
     with pytest.raises(ValidationError, match="Only a substantial modification names the permit"):
         new_draft(kind="initial", modifies=approved())
+
+
+def test_an_approval_names_the_follow_up_template_of_the_products_class():
+    assert approved().decision.follow_up_template == "integrating_vector"  # lentiviral CAR-T
+
+
+def test_the_decider_may_set_another_template_and_duration():
+    decision = services.request_decide(
+        actor=user("decider"), request=ready_for_decision(), password=PASSWORD, outcome="approved", reasons="ok",
+        follow_up_years=10, follow_up_template="somatic_cell_therapy",
+    )  # fmt: skip
+    assert (decision.follow_up_years, decision.follow_up_template) == (10, "somatic_cell_therapy")
+
+
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [("Allogeneic mesenchymal stromal cells", "somatic_cell_therapy"),
+     ("Chondrozyten auf Kollagenmatrix", "tissue_engineered"),
+     ("AAV2-RPE65 subretinal gene therapy", "non_integrating_gene_therapy"),
+     ("CD19 CAR-T cells", "integrating_vector")],
+)  # fmt: skip
+def test_default_template_follows_spec_section_3(name, template):
+    assert services.default_follow_up_template(Product.objects.get(name=name)) == template
