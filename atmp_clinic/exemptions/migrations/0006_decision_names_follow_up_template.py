@@ -3,6 +3,27 @@
 from django.conf import settings
 from django.db import migrations, models
 
+INTEGRATING = {"lentiviral", "gamma_retroviral", "genome_editing"}
+
+
+def name_templates_of_existing_approvals(apps, schema_editor):
+    """Approvals decided before templates were named get the one SPEC section 3 gives their product
+    (the rule of exemptions.services.default_follow_up_template, on the historical models)."""
+    Decision = apps.get_model("exemptions", "Decision")
+    for decision in Decision.objects.exclude(outcome="rejected").filter(follow_up_template="").select_related(
+        "request__product"
+    ):
+        product = decision.request.product
+        if product.vector_kind in INTEGRATING:
+            template = "integrating_vector"
+        elif product.vector_kind:
+            template = "non_integrating_gene_therapy"
+        elif product.atmp_class == "sctmp":
+            template = "somatic_cell_therapy"
+        else:
+            template = "tissue_engineered"
+        Decision.objects.filter(pk=decision.pk).update(follow_up_template=template)
+
 
 class Migration(migrations.Migration):
 
@@ -21,6 +42,7 @@ class Migration(migrations.Migration):
             name='follow_up_template',
             field=models.CharField(blank=True, choices=[('integrating_vector', 'Integrating vector or genome editing (incl. CAR-T)'), ('non_integrating_gene_therapy', 'Non-integrating gene therapy (AAV)'), ('somatic_cell_therapy', 'Somatic cell therapy'), ('tissue_engineered', 'Tissue-engineered or combined')], max_length=40),
         ),
+        migrations.RunPython(name_templates_of_existing_approvals, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='decision',
             constraint=models.CheckConstraint(condition=models.Q(('outcome', 'rejected'), models.Q(('follow_up_years__gte', 1), ('valid_until__isnull', False), models.Q(('follow_up_template', ''), _negated=True)), _connector='OR'), name='approval_sets_follow_up_and_validity', violation_error_message="An approval sets the follow-up duration and the permit's validity."),
