@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "atmp_clinic.patients",
     "atmp_clinic.audit",
     "atmp_clinic.exemptions",
+    "atmp_clinic.manufacturing",
 ]
 
 MIDDLEWARE = [

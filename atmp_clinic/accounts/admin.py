@@ -40,7 +40,10 @@ class OrganisationAdmin(admin.ModelAdmin):
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
-    fields = ["organisation", "role", "is_validator", "is_assessor", "is_decider", "started_at", "ended_at"]
+    fields = [
+        "organisation", "role", "is_validator", "is_assessor", "is_decider", "is_qualified_person", "started_at",
+        "ended_at",
+    ]  # fmt: skip
     can_delete = False
 
 

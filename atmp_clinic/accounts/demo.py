@@ -59,24 +59,24 @@ class DemoUser:
     role: str
     country: str | None = None  # with hospital_index or authority: where they work
     hospital_index: int | None = None
-    capability: str | None = None  # validator / assessor / decider, for reviewers
+    capability: str | None = None  # validator / assessor / decider for reviewers; qualified_person
 
 
 DEMO_USERS = [
-    DemoUser("pharmacist", "Sanne", "de Vries", Role.PHARMACIST, "NL", 0),
+    DemoUser("pharmacist", "Sanne", "de Vries", Role.PHARMACIST, "NL", 0, capability="qualified_person"),
     DemoUser("clinician", "Pieter", "Jansen", Role.CLINICIAN, "NL", 0),
     DemoUser("patient", "Emma", "Bakker", Role.PATIENT, "NL", 0),
     DemoUser("reviewer", "Lotte", "Visser", Role.REVIEWER, "NL", capability="validator"),
     DemoUser("assessor", "Daan", "Smit", Role.REVIEWER, "NL", capability="assessor"),
     DemoUser("assessor2", "Fleur", "Mulder", Role.REVIEWER, "NL", capability="assessor"),
     DemoUser("decider", "Joost", "van den Berg", Role.REVIEWER, "NL", capability="decider"),
-    DemoUser("pharmacist_2", "Noor", "Hendriks", Role.PHARMACIST, "NL", 1),
+    DemoUser("pharmacist_2", "Noor", "Hendriks", Role.PHARMACIST, "NL", 1, capability="qualified_person"),
     DemoUser("clinician_2", "Bram", "Dekker", Role.CLINICIAN, "NL", 1),
-    DemoUser("pharmacist_b", "Jürgen", "Müller", Role.PHARMACIST, "DE", 0),
+    DemoUser("pharmacist_b", "Jürgen", "Müller", Role.PHARMACIST, "DE", 0, capability="qualified_person"),
     DemoUser("clinician_b", "Anna", "Schröder", Role.CLINICIAN, "DE", 0),
     DemoUser("patient_b", "Zoë", "Weiß", Role.PATIENT, "DE", 0),
     # Beyond SPEC §7's list: staff for the second German hospital, so every hospital has requests.
-    DemoUser("pharmacist_2_b", "Henrik", "Jäger", Role.PHARMACIST, "DE", 1),
+    DemoUser("pharmacist_2_b", "Henrik", "Jäger", Role.PHARMACIST, "DE", 1, capability="qualified_person"),
     DemoUser("clinician_2_b", "Mirela", "Popescu", Role.CLINICIAN, "DE", 1),
     DemoUser("reviewer_b", "Katrin", "Becker", Role.REVIEWER, "DE", capability="validator"),
     DemoUser("assessor_b", "Matthias", "Groß", Role.REVIEWER, "DE", capability="assessor"),
@@ -143,6 +143,7 @@ def seed_organisations_and_users() -> dict[str, int]:
             is_validator=capability == "validator",
             is_assessor=capability == "assessor",
             is_decider=capability == "decider",
+            is_qualified_person=capability == "qualified_person",
         )
         created["users"] += 1
     return created

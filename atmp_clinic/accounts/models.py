@@ -184,6 +184,8 @@ class Membership(models.Model):
     is_validator = models.BooleanField("validator", default=False)
     is_assessor = models.BooleanField("assessor", default=False)
     is_decider = models.BooleanField("decider", default=False)
+    # A hospital pharmacist who certifies and releases batches (EU GMP's qualified person).
+    is_qualified_person = models.BooleanField("qualified person", default=False)
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
 
@@ -203,6 +205,10 @@ class Membership(models.Model):
                 name="capabilities_only_for_reviewers",
             ),
             models.CheckConstraint(
+                condition=Q(role="pharmacist") | Q(is_qualified_person=False),
+                name="qualified_person_is_a_pharmacist",
+            ),
+            models.CheckConstraint(
                 condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
                 name="membership_ends_after_start",
             ),
@@ -220,6 +226,7 @@ class Membership(models.Model):
                 (self.is_validator, "validator"),
                 (self.is_assessor, "assessor"),
                 (self.is_decider, "decider"),
+                (self.is_qualified_person, "qualified person"),
             )
             if flag
         ]
@@ -241,6 +248,8 @@ class Membership(models.Model):
             )
         if self.role != Role.REVIEWER and (self.is_validator or self.is_assessor or self.is_decider):
             raise ValidationError("Only authority reviewers validate, assess or decide.")
+        if self.role != Role.PHARMACIST and self.is_qualified_person:
+            raise ValidationError("Only a hospital pharmacist can be the qualified person.")
 
 
 class OrganisationGroup(models.Model):

@@ -67,6 +67,7 @@ def membership_create(
     is_validator: bool = False,
     is_assessor: bool = False,
     is_decider: bool = False,
+    is_qualified_person: bool = False,
 ) -> Membership:
     """Give a user a role, ending the membership they had before."""
     for previous in (
@@ -80,6 +81,7 @@ def membership_create(
         is_validator=is_validator,
         is_assessor=is_assessor,
         is_decider=is_decider,
+        is_qualified_person=is_qualified_person,
     )
     membership.full_clean()
     membership.save()

@@ -57,6 +57,7 @@ class SignatureMeaning(models.TextChoices):
     SUBMITTED = "submitted", "Submitted (hospital pharmacist)"
     DECIDED = "decided", "Decided (authority)"
     RELEASED = "released", "Released (qualified person)"
+    EXCEPTIONAL_RELEASE = "exceptional_release", "Exceptional release justified (responsible physician)"
 
 
 class Signature(models.Model):

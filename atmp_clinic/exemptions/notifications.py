@@ -64,6 +64,9 @@ RECIPIENTS = {
     "lapsed": lambda r: _pharmacists(r) | _asker(r),
     "suspended": lambda r: _pharmacists(r) | _physician(r),
     "revoked": lambda r: _pharmacists(r) | _physician(r),
+    # From the chain of identity: what the authority must hear of at once.
+    "exceptional_release": _reviewers,
+    "administered": lambda r: _reviewers(r) if r.authority.notify_each_administration else set(),
 }
 
 
