@@ -12,6 +12,7 @@ urlpatterns = [
     path("products/", include("atmp_clinic.products.urls")),
     path("patients/", include("atmp_clinic.patients.urls")),
     path("requests/", include("atmp_clinic.exemptions.urls")),
+    path("", include("atmp_clinic.manufacturing.urls")),
     path("api/v1/", include("atmp_clinic.api.urls")),
     path("", include("atmp_clinic.accounts.urls")),
 ]

@@ -3,6 +3,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from atmp_clinic.exemptions.selectors import worklist_for
+from atmp_clinic.manufacturing.selectors import notified_administrations
 
 from .models import Organisation, Role
 from .selectors import get_visible_or_404, national_authority, organisation_staff
@@ -45,6 +46,9 @@ def home(request):
             "membership": membership,
             "authority": authority,
             "sections": worklist_for(user=request.user, membership=membership),
+            "administrations": notified_administrations(user=request.user)[:50]
+            if membership.role == Role.REVIEWER and organisation.notify_each_administration
+            else None,
         },
     )
 

@@ -7,13 +7,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from atmp_clinic.accounts.models import Role
-from atmp_clinic.accounts.selectors import get_visible_or_404
+from atmp_clinic.accounts.selectors import get_visible_or_404, has_role_in
 from atmp_clinic.accounts.views import organisation_for_roles_or_404
 from atmp_clinic.audit.selectors import events_for, signatures_for
+from atmp_clinic.manufacturing.selectors import chain_of
 
 from . import services
 from .forms import STEP_FORMS, AttachmentForm, RequestForm
-from .models import ExemptionRequest, State
+from .models import APPROVED_STATES, ExemptionRequest, State
 from .selectors import by_due_date, requests_visible_to, review_clock, with_clocks
 
 # Each step of the page, and the service that takes it.
@@ -65,6 +66,9 @@ EVENT_LABELS = {
     "suspended": "Permit suspended",
     "revoked": "Permit revoked",
     "attachment_added": "Document attached",
+    "collection_recorded": "Starting material collected",
+    "exceptional_release": "Batch released exceptionally, out of specification (authority told)",
+    "administered": "Administered",
 }
 # Steps that end or undo something: shown as secondary buttons, never as the obvious next step.
 UNDOING_STEPS = {"return", "withdraw", "suspend", "revoke"}
@@ -190,6 +194,11 @@ def _render_detail(
     ]
     decision = getattr(exemption, "decision", None)
     context = {
+        "chain": chain_of(request=exemption) if decision else [],
+        "can_collect": exemption.state in APPROVED_STATES
+        and has_role_in(user=request.user, organisation=exemption.hospital, roles={Role.PHARMACIST, Role.CLINICIAN}),
+        "can_make_batch": exemption.state in APPROVED_STATES
+        and has_role_in(user=request.user, organisation=exemption.hospital, roles={Role.PHARMACIST}),
         "exemption": exemption,
         "clock": review_clock(request=exemption),
         "missing": services.missing_for_submission(request=exemption)

@@ -118,7 +118,7 @@ def batch_create(
     batch = Batch(
         request=request,
         collection=collection,
-        batch_number=normalise(batch_number),
+        batch_number=batch_number.strip(),
         product_code=code,
         manufactured_on=manufactured_on,
         expires_on=expires_on,
@@ -186,7 +186,7 @@ def result_record(
         batch=batch, test=test, value=value, observation=observation.strip(),
         passed=result_passes(test, value, observation), recorded_by=actor,
     )  # fmt: skip
-    result.full_clean()
+    result.full_clean(validate_constraints=False)  # the database decides "one result per test" below
     try:
         with transaction.atomic():
             result.save()
@@ -339,7 +339,7 @@ def administration_record(
             "Chain of identity: the patient code does not match this batch's patient. Do not give the product; "
             "check the patient's wristband and the batch label."
         )
-    if normalise(batch_code) != batch.batch_number:
+    if normalise(batch_code) != normalise(batch.batch_number):
         raise ChainRefused(
             "Chain of identity: the batch code does not match this batch. Do not give the product; check the label."
         )
@@ -351,7 +351,8 @@ def administration_record(
     if request.patient.date_of_death:
         raise ChainRefused("The patient's death is recorded.")
     _not_in_future(administered_at, "administered_at", "administration")
-    if administered_at < batch.released_at:
+    # People record the minute; a batch released at 10:05:40 may be given at "10:05".
+    if administered_at < batch.released_at.replace(second=0, microsecond=0):
         raise ValidationError(
             {"administered_at": "The administration cannot be before the batch was released."}
         )

@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from atmp_clinic.accounts.demo import DEMO_PASSWORD
+from atmp_clinic.exemptions.models import ExemptionRequest
 from tests.conftest import PROJECT_DIR, require_service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,3 +46,35 @@ def page(browser):
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+class Person:
+    """One user in a browser context of their own."""
+
+    def __init__(self, browser, site: str, username: str):
+        self.site = site
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.page.goto(f"{site}/accounts/login/")
+        self.page.get_by_label("Username").fill(username)
+        self.page.get_by_label("Password").fill(DEMO_PASSWORD)
+        self.page.get_by_role("button", name="Log in").click()
+        self.page.get_by_role("heading", level=1).wait_for()
+
+    def open(self, request: ExemptionRequest) -> None:
+        self.page.goto(f"{self.site}/requests/{request.pk}/")
+
+    def take(self, step: str, **fields) -> None:
+        """Fill the step's form on the request page and send it; wait for the success message."""
+        section = self.page.locator("section.step", has=self.page.get_by_role("heading", name=step))
+        for label, value in fields.items():
+            field = section.get_by_label(label, exact=True)
+            if field.evaluate("e => e.tagName") == "SELECT":
+                field.select_option(label=value)
+            else:
+                field.fill(value)
+        section.get_by_role("button", name=step).click()
+        self.page.get_by_text(f"{step}: done.").wait_for()
+
+    def close(self) -> None:
+        self.context.close()

@@ -12,7 +12,7 @@ from atmp_clinic.exemptions.models import CRITERIA, ExemptionRequest
 from atmp_clinic.patients.demo import seed_patients
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.demo import seed_products
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import Person, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,38 +23,6 @@ def site(live_server):
     seed_products()
     seed_patients()
     return live_server.url
-
-
-class Person:
-    """One user in a browser context of their own."""
-
-    def __init__(self, browser, site: str, username: str):
-        self.site = site
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-        self.page.goto(f"{site}/accounts/login/")
-        self.page.get_by_label("Username").fill(username)
-        self.page.get_by_label("Password").fill(DEMO_PASSWORD)
-        self.page.get_by_role("button", name="Log in").click()
-        self.page.get_by_role("heading", level=1).wait_for()
-
-    def open(self, request: ExemptionRequest) -> None:
-        self.page.goto(f"{self.site}/requests/{request.pk}/")
-
-    def take(self, step: str, **fields) -> None:
-        """Fill the step's form on the request page and send it; wait for the success message."""
-        section = self.page.locator("section.step", has=self.page.get_by_role("heading", name=step))
-        for label, value in fields.items():
-            field = section.get_by_label(label, exact=True)
-            if field.evaluate("e => e.tagName") == "SELECT":
-                field.select_option(label=value)
-            else:
-                field.fill(value)
-        section.get_by_role("button", name=step).click()
-        self.page.get_by_text(f"{step}: done.").wait_for()
-
-    def close(self) -> None:
-        self.context.close()
 
 
 def test_a_request_from_draft_to_approval_with_conditions(site, browser):

@@ -335,3 +335,9 @@ def test_who_sees_a_batch(username, sees):
 
     batch = make_batch()
     assert visible_to(user=user(username), queryset=Batch.objects.filter(pk=batch.pk)).exists() == sees
+
+
+def test_an_administration_in_the_minute_of_release_is_accepted():
+    batch = released_batch()
+    same_minute = batch.released_at.replace(second=0, microsecond=0)
+    assert give(batch, administered_at=same_minute).administered_at == same_minute

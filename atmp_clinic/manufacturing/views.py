@@ -1,0 +1,195 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from atmp_clinic.accounts.models import Role
+from atmp_clinic.accounts.selectors import get_visible_or_404, has_role_in
+from atmp_clinic.audit.selectors import events_for, signatures_for
+from atmp_clinic.exemptions.models import ExemptionRequest
+from atmp_clinic.exemptions.views import add_errors
+from atmp_clinic.patients.models import Patient
+
+from . import services
+from .forms import (
+    AdministrationForm,
+    BatchForm,
+    CollectionForm,
+    CorrectionForm,
+    JustificationForm,
+    ReleaseForm,
+    ResultForm,
+)
+from .models import Batch, Collection
+from .selectors import batch_steps, may_take_step, traceability
+
+STEP_FORMS = {
+    "record_result": ResultForm,
+    "correct_result": CorrectionForm,
+    "justify_exceptional_release": JustificationForm,
+    "release": ReleaseForm,
+    "administer": AdministrationForm,
+}
+STEP_LABELS = {
+    "record_result": "Record a result",
+    "correct_result": "Correct a result",
+    "justify_exceptional_release": "Justify an exceptional release",
+    "release": "Release the batch",
+    "administer": "Record the administration",
+}
+NEEDS_BATCH = {"record_result", "correct_result"}
+EVENT_LABELS = {
+    "created": "Batch created",
+    "result_recorded": "Result recorded",
+    "result_corrected": "Result corrected",
+    "exceptional_release_justified": "Exceptional release justified",
+    "released": "Released",
+    "exceptionally_released": "Released exceptionally",
+    "administered": "Administered",
+}
+
+
+def _event_line(event) -> tuple:
+    """How the audit trail words an event: what happened, and to which result."""
+    detail = ""
+    if "test" in event.after:
+        passed = "" if event.after.get("passed", True) else " (out of specification)"
+        detail = f"{event.after['test']}: {event.after['result']}{passed}"
+        if event.before.get("result"):
+            detail += f", was {event.before['result']}"
+    return event, EVENT_LABELS.get(event.action, event.action.replace("_", " ").capitalize()), detail
+
+
+def _form(step: str, batch: Batch, data=None):
+    form_class = STEP_FORMS[step]
+    return form_class(data, batch=batch) if step in NEEDS_BATCH else form_class(data)
+
+
+def _take(step: str, *, actor, batch: Batch, data: dict):
+    if step == "record_result":
+        return services.result_record(actor=actor, batch=batch, **data)
+    if step == "correct_result":
+        return services.result_correct(actor=actor, **data)
+    if step == "justify_exceptional_release":
+        return services.exceptional_release_justify(actor=actor, batch=batch, **data)
+    if step == "release":
+        return services.batch_release(actor=actor, batch=batch, **data)
+    return services.administration_record(actor=actor, batch=batch, **data)
+
+
+def _guarded(form, call) -> bool:
+    """Run a service for a form; put its refusal on the form. 404 for a person it is not for."""
+    try:
+        call()
+    except PermissionDenied:
+        raise Http404 from None
+    except services.ChainRefused as refused:
+        form.add_error(None, str(refused))
+    except ValidationError as error:
+        add_errors(form, error)
+    else:
+        return True
+    return False
+
+
+@login_required
+def collection_create(request, request_pk: int):
+    exemption = get_visible_or_404(user=request.user, queryset=ExemptionRequest.objects.all(), pk=request_pk)
+    if not has_role_in(user=request.user, organisation=exemption.hospital, roles=services.HOSPITAL_STAFF):
+        raise Http404
+    form = CollectionForm(request.POST or None)
+
+    def record():
+        services.collection_record(actor=request.user, request=exemption, **form.cleaned_data)
+
+    if request.method == "POST" and form.is_valid() and _guarded(form, record):
+        messages.success(request, "Collection recorded.")
+        return redirect("request-detail", pk=exemption.pk)
+    return render(request, "manufacturing/collection_form.html", {"form": form, "exemption": exemption})
+
+
+@login_required
+def batch_create(request, collection_pk: int):
+    collection = Collection.objects.select_related("request").filter(pk=collection_pk).first()
+    if collection is None:
+        raise Http404
+    exemption = get_visible_or_404(
+        user=request.user, queryset=ExemptionRequest.objects.all(), pk=collection.request_id
+    )
+    if not has_role_in(user=request.user, organisation=exemption.hospital, roles={Role.PHARMACIST}):
+        raise Http404
+    form = BatchForm(request.POST or None)
+    created = {}
+
+    def create():
+        created["batch"] = services.batch_create(
+            actor=request.user, collection=collection, **form.cleaned_data
+        )
+
+    if request.method == "POST" and form.is_valid() and _guarded(form, create):
+        messages.success(request, f"Batch {created['batch'].batch_number} created.")
+        return redirect("batch-detail", pk=created["batch"].pk)
+    return render(request, "manufacturing/batch_form.html", {"form": form, "collection": collection})
+
+
+def _visible_batch(request, pk: int) -> Batch:
+    return get_visible_or_404(
+        user=request.user,
+        queryset=Batch.objects.select_related(
+            "request__patient", "request__product", "request__hospital", "collection", "released_by"
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+def batch_detail(request, pk: int):
+    return _render_batch(request, _visible_batch(request, pk))
+
+
+def _render_batch(request, batch: Batch, *, failed_step: str = "", failed_form=None, status: int = 200):
+    steps = batch_steps(user=request.user, batch=batch)
+    if failed_step and failed_step not in steps:
+        steps.insert(0, failed_step)
+    context = {
+        "batch": batch,
+        "results": batch.results.select_related("test").order_by("test_id"),
+        "missing": services.missing_results(batch=batch),
+        "signatures": signatures_for(obj=batch).select_related("signer"),
+        "administration": getattr(batch, "administration", None),
+        "events": [_event_line(event) for event in events_for(obj=batch)],
+        "step_forms": [
+            (step, STEP_LABELS[step], failed_form if step == failed_step else _form(step, batch))
+            for step in steps
+        ],
+    }
+    return render(request, "manufacturing/batch_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def batch_step(request, pk: int, step: str):
+    batch = _visible_batch(request, pk)
+    if step not in STEP_FORMS or not may_take_step(user=request.user, batch=batch, step=step):
+        raise Http404
+    form = _form(step, batch, request.POST)
+    if form.is_valid() and _guarded(
+        form, lambda: _take(step, actor=request.user, batch=batch, data=form.cleaned_data)
+    ):
+        messages.success(request, f"{STEP_LABELS[step]}: done.")
+        return redirect("batch-detail", pk=batch.pk)
+    return _render_batch(request, _visible_batch(request, pk), failed_step=step, failed_form=form, status=400)
+
+
+@login_required
+def patient_traceability(request, pk: int):
+    patient = get_visible_or_404(
+        user=request.user, queryset=Patient.objects.select_related("hospital"), pk=pk
+    )
+    return render(
+        request,
+        "manufacturing/traceability.html",
+        {"patient": patient, "chain": traceability(patient=patient)},
+    )
