@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from atmp_clinic.exemptions.api import ExemptionRequestViewSet
+from atmp_clinic.manufacturing.api import BatchViewSet
 from atmp_clinic.patients.api import PatientViewSet
 
 # Namespaced: the router's names (patient-list, patient-detail) are the browser UI's names too.
@@ -12,6 +13,7 @@ app_name = "api"
 router = SimpleRouter()
 router.register("patients", PatientViewSet, basename="patient")
 router.register("exemptions", ExemptionRequestViewSet, basename="exemption")
+router.register("batches", BatchViewSet, basename="batch")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
