@@ -11,6 +11,7 @@ from atmp_clinic.accounts.demo import seed_organisations_and_users
 from atmp_clinic.accounts.models import User
 from atmp_clinic.celery import app as celery_app
 from atmp_clinic.exemptions.demo import seed_requests
+from atmp_clinic.manufacturing.demo import seed_chains
 from atmp_clinic.patients.demo import seed_patients
 from atmp_clinic.products.demo import seed_products
 
@@ -93,6 +94,7 @@ def seed_demo_fast() -> None:
         seed_products()
         seed_patients()
         seed_requests()
+        seed_chains()
 
 
 @pytest.fixture(scope="session")

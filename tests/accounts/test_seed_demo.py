@@ -89,3 +89,13 @@ def test_the_demos_audit_chain_is_intact(demo):
     from atmp_clinic.audit.selectors import chain_breaks
 
     assert chain_breaks() == []
+
+
+def test_every_hospital_has_a_given_batch_and_one_held_out_of_specification(demo):
+    from atmp_clinic.manufacturing.models import Batch
+
+    for hospital in Organisation.objects.filter(kind="hospital"):
+        batches = Batch.objects.filter(request__hospital=hospital)
+        held = batches.get(status="in_testing")
+        assert batches.filter(status="administered").count() == 1, hospital.name
+        assert held.results.filter(passed=False).exists(), hospital.name

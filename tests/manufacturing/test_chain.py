@@ -199,7 +199,7 @@ def test_exceptional_release_justified_by_the_physician_tells_the_authority():
                                          justification="No other option; viability 55 % is clinically acceptable.")  # fmt: skip
     released = services.batch_release(actor=user("pharmacist"), batch=batch, password=PASSWORD)
     told = set(
-        Notification.objects.filter(event__action="exceptional_release").values_list(
+        Notification.objects.filter(request=batch.request, event__action="exceptional_release").values_list(
             "recipient__username", flat=True
         )
     )
@@ -306,16 +306,18 @@ def test_only_clinicians_record_administrations():
 
 def test_administration_is_notified_where_the_authority_requires_it():
     Organisation.objects.filter(kind="authority", country="NL").update(notify_each_administration=True)
-    give(released_batch())
-    notified = Notification.objects.filter(event__action="administered").values_list(
+    batch = released_batch()
+    give(batch)
+    notified = Notification.objects.filter(request=batch.request, event__action="administered").values_list(
         "recipient__username", flat=True
     )
     assert set(notified) == {"reviewer", "assessor", "assessor2", "decider"}
 
 
 def test_administration_is_not_notified_where_the_rules_do_not_ask():
-    give(released_batch())
-    assert not Notification.objects.filter(event__action="administered").exists()
+    batch = released_batch()
+    give(batch)
+    assert not Notification.objects.filter(request=batch.request, event__action="administered").exists()
 
 
 def test_the_audit_trail_of_release_and_administration():

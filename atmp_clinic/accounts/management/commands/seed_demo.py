@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_users
 from atmp_clinic.exemptions.demo import seed_requests
+from atmp_clinic.manufacturing.demo import seed_chains
 from atmp_clinic.patients.demo import seed_patients
 from atmp_clinic.products.demo import seed_products
 
@@ -17,9 +18,11 @@ class Command(BaseCommand):
         products = seed_products()
         patients = seed_patients()
         requests = seed_requests()
+        chains = seed_chains()
         self.stdout.write(
             f"demo ready: {created['organisations']} organisations, {created['users']} users, "
-            f"{products} products, {patients} patients and {requests} exemption requests created "
+            f"{products} products, {patients} patients, {requests} exemption requests and {chains} chains "
+            "of identity created "
             "(existing ones left as they were); "
             f"every demo user's password is {DEMO_PASSWORD}"
         )
