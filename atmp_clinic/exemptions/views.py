@@ -69,6 +69,8 @@ EVENT_LABELS = {
     "collection_recorded": "Starting material collected",
     "exceptional_release": "Batch released exceptionally, out of specification (authority told)",
     "administered": "Administered",
+    "collection_corrected": "Collection record corrected",
+    "administration_corrected": "Administration record corrected",
 }
 # Steps that end or undo something: shown as secondary buttons, never as the obvious next step.
 UNDOING_STEPS = {"return", "withdraw", "suspend", "revoke"}

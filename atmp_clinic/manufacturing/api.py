@@ -29,10 +29,12 @@ from .models import Batch, ReleaseResult
 from .selectors import may_take_step
 from .serializers import (
     AdministrationBodySerializer,
+    AdministrationCorrectionBodySerializer,
     BatchCreateSerializer,
     BatchDetailSerializer,
     BatchFilterSerializer,
     BatchSerializer,
+    CollectionCorrectionBodySerializer,
     CorrectionBodySerializer,
     JustificationBodySerializer,
     ReleaseBodySerializer,
@@ -88,6 +90,21 @@ STEPS: dict[str, Step] = {
         services.administration_record,
         "A clinician of the hospital records the administration of a released batch. The codes read at "
         "the bedside from the patient's wristband and the batch's label must be this batch's.",
+    ),
+    "correct_collection": Step(
+        CollectionCorrectionBodySerializer,
+        lambda *, actor, batch, **fields: services.collection_correct(
+            actor=actor, collection=batch.collection, **fields
+        ),
+        "A pharmacist or clinician of the hospital corrects the material, time or site of the batch's "
+        "collection, with the reason; the audit trail keeps what it said before.",
+    ),
+    "correct_administration": Step(
+        AdministrationCorrectionBodySerializer,
+        lambda *, actor, batch, **fields: services.administration_correct(
+            actor=actor, administration=batch.administration, **fields
+        ),
+        "A clinician of the hospital corrects the time or dose of the batch's administration, with the reason.",
     ),
 }
 

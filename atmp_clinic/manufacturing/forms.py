@@ -70,6 +70,21 @@ class ReleaseForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput, help_text=SIGNATURE_HELP)
 
 
+class CollectionCorrectionForm(forms.Form):
+    material = forms.CharField(max_length=100, required=False)
+    collected_at = forms.DateTimeField(widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS, required=False)
+    collection_site = forms.CharField(max_length=200, required=False)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Fill in only what changes.")
+
+
+class AdministrationCorrectionForm(forms.Form):
+    administered_at = forms.DateTimeField(
+        widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS, required=False
+    )
+    dose = forms.CharField(max_length=200, required=False)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Fill in only what changes.")
+
+
 class AdministrationForm(forms.Form):
     administered_at = forms.DateTimeField(widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS)
     dose = forms.CharField(max_length=200)

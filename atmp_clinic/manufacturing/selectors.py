@@ -37,7 +37,9 @@ def may_take_step(*, user: User, batch: Batch, step: str, membership=None) -> bo
         return batch.request.responsible_physician_id == user.pk
     if step == "release":
         return membership.role == Role.PHARMACIST and membership.is_qualified_person
-    return step == "administer" and membership.role == Role.CLINICIAN
+    if step == "correct_collection":
+        return membership.role in (Role.PHARMACIST, Role.CLINICIAN)
+    return step in ("administer", "correct_administration") and membership.role == Role.CLINICIAN
 
 
 def batch_steps(*, user: User, batch: Batch) -> list[str]:
@@ -52,6 +54,8 @@ def batch_steps(*, user: User, batch: Batch) -> list[str]:
         "justify_exceptional_release": testing and batch.results.filter(passed=False).exists(),
         "release": testing,
         "administer": batch.is_released and batch.request.state in APPROVED_STATES,
+        "correct_collection": True,
+        "correct_administration": batch.status == Batch.Status.ADMINISTERED,
     }
     return [
         step

@@ -298,6 +298,24 @@ class ReleaseBodySerializer(RefusesUnknownFields, serializers.Serializer):
     password = signature()
 
 
+class CollectionCorrectionBodySerializer(RefusesUnknownFields, serializers.Serializer):
+    """A correction of the batch's collection record, with the reason; give only what changes. The
+    donation identifier never changes."""
+
+    material = serializers.CharField(max_length=100, required=False)
+    collected_at = serializers.DateTimeField(required=False)
+    collection_site = serializers.CharField(max_length=200, required=False)
+    reason = text("Say why the record is corrected.")
+
+
+class AdministrationCorrectionBodySerializer(RefusesUnknownFields, serializers.Serializer):
+    """A correction of the batch's administration record (time, dose), with the reason."""
+
+    administered_at = serializers.DateTimeField(required=False)
+    dose = serializers.CharField(max_length=200, required=False)
+    reason = text("Say why the record is corrected.")
+
+
 class AdministrationBodySerializer(RefusesUnknownFields, serializers.Serializer):
     """At the bedside: when, how much, and the codes read from the patient and from the bag."""
 

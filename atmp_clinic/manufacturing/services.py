@@ -377,3 +377,72 @@ def administration_record(
     )  # fmt: skip
     notify(request=request, event=event)
     return administration
+
+
+# --- corrections ------------------------------------------------------------------------------
+
+
+def _corrected(record, changes: dict, allowed: tuple[str, ...], reason: str) -> tuple[dict, dict]:
+    """Apply the changes a correction may make; the before and after values for the audit trail."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the record is corrected."})
+    changes = {name: value for name, value in changes.items() if value not in (None, "")}
+    refused = set(changes) - set(allowed)
+    if refused:
+        raise ValidationError(f"These cannot be corrected: {', '.join(sorted(refused))}.")
+    changed = {name: value for name, value in changes.items() if getattr(record, name) != value}
+    if not changed:
+        raise ValidationError("Nothing would change: give the corrected value.")
+    before = {name: getattr(record, name) for name in changed}
+    for name, value in changed.items():
+        setattr(record, name, value)
+    return before, changed
+
+
+@transaction.atomic
+def collection_correct(*, actor: User, collection: Collection, reason: str, **changes) -> Collection:
+    """Material, time and site of a collection can be corrected; its donation identifier never changes."""
+    collection = Collection.objects.select_for_update().select_related("request").get(pk=collection.pk)
+    _require(actor, collection.request, HOSPITAL_STAFF)
+    if "donation_identifier" in changes:
+        raise ValidationError({"donation_identifier": "A donation identifier never changes once assigned."})
+    before, after = _corrected(collection, changes, ("material", "collected_at", "collection_site"), reason)
+    if "collected_at" in after:
+        _not_in_future(collection.collected_at, "collected_at", "collection")
+        first_made = (
+            collection.batches.order_by("manufactured_on").values_list("manufactured_on", flat=True).first()
+        )
+        if first_made and collection.collected_at.date() > first_made:
+            raise ValidationError({"collected_at": "A batch was made from it on an earlier day."})
+    collection.full_clean()
+    collection.save()
+    record_event(actor=actor, obj=collection.request, action="collection_corrected", before=before, after=after,
+                 reason=reason)  # fmt: skip
+    return collection
+
+
+@transaction.atomic
+def administration_correct(
+    *, actor: User, administration: Administration, reason: str, **changes
+) -> Administration:
+    """The time and dose of an administration can be corrected; which batch went to whom cannot."""
+    administration = (
+        Administration.objects.select_for_update()
+        .select_related("batch", "request")
+        .get(pk=administration.pk)
+    )
+    _require(actor, administration.request, {Role.CLINICIAN})
+    before, after = _corrected(administration, changes, ("administered_at", "dose"), reason)
+    if "administered_at" in after:
+        _not_in_future(administration.administered_at, "administered_at", "administration")
+        if administration.administered_at < administration.batch.released_at.replace(second=0, microsecond=0):
+            raise ValidationError(
+                {"administered_at": "The administration cannot be before the batch was released."}
+            )
+    administration.full_clean()
+    administration.save()
+    record_event(actor=actor, obj=administration.request, action="administration_corrected", before=before,
+                 after=after, reason=reason)  # fmt: skip
+    record_event(actor=actor, obj=administration.batch, action="administration_corrected", before=before,
+                 after=after, reason=reason)  # fmt: skip
+    return administration

@@ -14,8 +14,10 @@ from atmp_clinic.patients.models import Patient
 
 from . import services
 from .forms import (
+    AdministrationCorrectionForm,
     AdministrationForm,
     BatchForm,
+    CollectionCorrectionForm,
     CollectionForm,
     CorrectionForm,
     JustificationForm,
@@ -31,6 +33,8 @@ STEP_FORMS = {
     "justify_exceptional_release": JustificationForm,
     "release": ReleaseForm,
     "administer": AdministrationForm,
+    "correct_collection": CollectionCorrectionForm,
+    "correct_administration": AdministrationCorrectionForm,
 }
 STEP_LABELS = {
     "record_result": "Record a result",
@@ -38,6 +42,8 @@ STEP_LABELS = {
     "justify_exceptional_release": "Justify an exceptional release",
     "release": "Release the batch",
     "administer": "Record the administration",
+    "correct_collection": "Correct the collection record",
+    "correct_administration": "Correct the administration record",
 }
 NEEDS_BATCH = {"record_result", "correct_result"}
 EVENT_LABELS = {
@@ -48,6 +54,7 @@ EVENT_LABELS = {
     "released": "Released",
     "exceptionally_released": "Released exceptionally",
     "administered": "Administered",
+    "administration_corrected": "Administration record corrected",
 }
 
 
@@ -76,6 +83,10 @@ def _take(step: str, *, actor, batch: Batch, data: dict):
         return services.exceptional_release_justify(actor=actor, batch=batch, **data)
     if step == "release":
         return services.batch_release(actor=actor, batch=batch, **data)
+    if step == "correct_collection":
+        return services.collection_correct(actor=actor, collection=batch.collection, **data)
+    if step == "correct_administration":
+        return services.administration_correct(actor=actor, administration=batch.administration, **data)
     return services.administration_record(actor=actor, batch=batch, **data)
 
 

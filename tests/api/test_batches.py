@@ -693,4 +693,13 @@ def test_detail_offers_the_steps_open_to_the_caller():
     batch = make_batch()
     record_results(batch)
     steps = client_for("pharmacist").get(f"/api/v1/batches/{batch.pk}/").json()["available_steps"]
-    assert steps == ["correct_result", "release"]
+    assert steps == ["correct_result", "release", "correct_collection"]
+
+
+def test_a_collection_record_is_corrected_through_the_api():
+    batch = make_batch()
+    body = {"collection_site": "Apheresis unit 3", "reason": "Typo."}
+    data = client_for("clinician").post(
+        f"/api/v1/batches/{batch.pk}/steps/correct_collection/", body, format="json"
+    )
+    assert data.json()["collection"]["collection_site"] == "Apheresis unit 3"

@@ -343,3 +343,67 @@ def test_an_administration_in_the_minute_of_release_is_accepted():
     batch = released_batch()
     same_minute = batch.released_at.replace(second=0, microsecond=0)
     assert give(batch, administered_at=same_minute).administered_at == same_minute
+
+
+# --- corrections ---
+
+
+def test_a_collection_record_is_corrected_with_its_reason_and_history():
+    collection = collect()
+    services.collection_correct(actor=user("clinician"), collection=collection, collection_site="Apheresis unit 2",
+                                reason="Wrong unit typed.")  # fmt: skip
+    event = events_for(obj=collection.request).get(action="collection_corrected")
+    assert (event.before, event.after, event.reason) == (
+        {"collection_site": "Apheresis unit, Amstel UMC"},
+        {"collection_site": "Apheresis unit 2"},
+        "Wrong unit typed.",
+    )
+
+
+def test_a_donation_identifier_never_changes():
+    with pytest.raises(ValidationError, match="never changes"):
+        services.collection_correct(actor=user("clinician"), collection=collect(), reason="x",
+                                    donation_identifier="NL000123EU20260000001")  # fmt: skip
+
+
+def test_a_correction_needs_a_reason_and_a_change():
+    collection = collect()
+    with pytest.raises(ValidationError, match="Say why"):
+        services.collection_correct(
+            actor=user("clinician"), collection=collection, reason=" ", material="Marrow"
+        )
+    with pytest.raises(ValidationError, match="Nothing would change"):
+        services.collection_correct(actor=user("clinician"), collection=collection, reason="x",
+                                    material=collection.material)  # fmt: skip
+
+
+def test_a_collection_cannot_be_moved_after_its_batch_was_made():
+    batch = make_batch()  # made two days ago
+    with pytest.raises(ValidationError, match="batch was made from it on an earlier day"):
+        services.collection_correct(
+            actor=user("clinician"), collection=batch.collection, reason="x", collected_at=timezone.now()
+        )
+
+
+def test_an_administration_dose_is_corrected_by_a_clinician():
+    batch = released_batch()
+    administration = give(batch)
+    services.administration_correct(actor=user("clinician"), administration=administration, dose="0.9 × 10⁶ /kg",
+                                    reason="The bag held less.")  # fmt: skip
+    administration.refresh_from_db()
+    assert administration.dose == "0.9 × 10⁶ /kg"
+    assert events_for(obj=batch).filter(action="administration_corrected").exists()
+
+
+def test_which_batch_went_to_whom_cannot_be_corrected():
+    administration = give(released_batch())
+    with pytest.raises(ValidationError, match="cannot be corrected: patient"):
+        services.administration_correct(actor=user("clinician"), administration=administration, reason="x",
+                                        patient=administration.patient)  # fmt: skip
+
+
+def test_only_clinicians_correct_administrations():
+    administration = give(released_batch())
+    with pytest.raises(PermissionDenied):
+        services.administration_correct(actor=user("pharmacist"), administration=administration, dose="x",
+                                        reason="x")  # fmt: skip

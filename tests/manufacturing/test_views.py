@@ -155,3 +155,16 @@ def test_a_notified_administration_appears_in_the_authoritys_worklist():
 
 def test_an_authority_whose_rules_do_not_ask_sees_no_administrations_section():
     assert "Administrations notified" not in client_for("reviewer").get(reverse("home")).content.decode()
+
+
+def test_the_administration_is_corrected_through_the_batch_page():
+    from atmp_clinic.manufacturing import services
+
+    batch = released_batch()
+    services.administration_record(
+        actor=user("clinician"), batch=batch, administered_at=timezone.now(), dose="1 bag",
+        patient_code=batch.request.patient.pseudonym, batch_code=batch.batch_number,
+    )  # fmt: skip
+    response = step("clinician", batch, "correct_administration", dose="0.8 bag", reason="Partly infused.")
+    batch.administration.refresh_from_db()
+    assert response.status_code == 302 and batch.administration.dose == "0.8 bag"
