@@ -7,12 +7,10 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from atmp_clinic.accounts.demo import DEMO_USERS, DemoUser
-from atmp_clinic.accounts.models import Organisation, Role, User
-from atmp_clinic.accounts.selectors import active_membership
+from atmp_clinic.accounts.models import Role
 from atmp_clinic.audit.services import WRONG_PASSWORD
 from atmp_clinic.exemptions.models import ExemptionRequest, State
 from atmp_clinic.manufacturing import services
@@ -20,6 +18,7 @@ from atmp_clinic.manufacturing.api import STEPS
 from atmp_clinic.manufacturing.models import Batch, Collection, ReleaseResult
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import ReleaseTest
+from tests.api.conftest import client_for, organisation_of, session_for
 from tests.exemptions.conftest import PASSWORD, approved, user
 from tests.factories import member
 from tests.manufacturing.conftest import collect, make_batch, record_results, released_batch
@@ -29,31 +28,12 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo")]
 BATCHES = "/api/v1/batches/"
 
 
-def client_for(who: str | User) -> APIClient:
-    """A client that authenticates as an API client would: with the user's token."""
-    token, _ = Token.objects.get_or_create(user=who if isinstance(who, User) else user(who))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-def session_for(username: str) -> APIClient:
-    """A client that authenticates as the browser does: with the session."""
-    client = APIClient()
-    client.force_login(user(username))
-    return client
-
-
 def detail_url(batch: Batch) -> str:
     return f"{BATCHES}{batch.pk}/"
 
 
 def step_url(batch: Batch, name: str) -> str:
     return f"{BATCHES}{batch.pk}/steps/{name}/"
-
-
-def organisation_of(username: str) -> Organisation:
-    return active_membership(user=user(username)).organisation
 
 
 @pytest.fixture(autouse=True)

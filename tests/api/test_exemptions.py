@@ -5,17 +5,16 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from atmp_clinic.accounts.models import Organisation, Role, User
-from atmp_clinic.accounts.selectors import active_membership
+from atmp_clinic.accounts.models import Role
 from atmp_clinic.audit.services import WRONG_PASSWORD
 from atmp_clinic.exemptions import services
 from atmp_clinic.exemptions.api import STEPS
 from atmp_clinic.exemptions.models import ExemptionRequest, State
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
+from tests.api.conftest import client_for, organisation_of, session_for
 from tests.exemptions.conftest import (
     PASSWORD,
     approved,
@@ -35,31 +34,12 @@ REVIEWERS = ["reviewer", "assessor", "decider", "reviewer_b"]
 NOBODY = ["analyst", "patient", "admin"]
 
 
-def client_for(who: str | User) -> APIClient:
-    """A client that authenticates as an API client would: with the user's token."""
-    token, _ = Token.objects.get_or_create(user=who if isinstance(who, User) else user(who))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-def session_for(username: str) -> APIClient:
-    """A client that authenticates as the browser does: with the session."""
-    client = APIClient()
-    client.force_login(user(username))
-    return client
-
-
 def detail_url(request: ExemptionRequest) -> str:
     return f"{EXEMPTIONS}{request.pk}/"
 
 
 def step_url(request: ExemptionRequest, name: str) -> str:
     return f"{EXEMPTIONS}{request.pk}/transitions/{name}/"
-
-
-def organisation_of(username: str) -> Organisation:
-    return active_membership(user=user(username)).organisation
 
 
 def listed_ids(username: str, query: str = "") -> set[int]:

@@ -1,12 +1,12 @@
 import pytest
 from guardian.shortcuts import assign_perm
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from atmp_clinic.accounts.models import User
 from atmp_clinic.accounts.selectors import active_membership
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.patients.serializers import IDENTITY_FIELDS
+from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -14,14 +14,6 @@ PATIENTS = "/api/v1/patients/"
 STAFF = ["pharmacist", "clinician", "pharmacist_2", "clinician_b"]
 NOT_STAFF = ["reviewer", "decider_b", "analyst", "patient", "admin"]
 ENROLMENT = {"year_of_birth": 1970, "sex": "male", "given_name": "Gérard", "family_name": "Lefèvre"}
-
-
-def client_for(username: str) -> APIClient:
-    """A client that authenticates as an API client would: with the user's token."""
-    token, _ = Token.objects.get_or_create(user=User.objects.get(username=username))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 def emma() -> Patient:

@@ -3,8 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from atmp_clinic.accounts.demo import DEMO_PASSWORD
+from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_users
 from atmp_clinic.exemptions.models import ExemptionRequest
+from atmp_clinic.patients.demo import seed_patients
+from atmp_clinic.products.demo import seed_products
 from tests.conftest import PROJECT_DIR, require_service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,6 +35,15 @@ def browser():
         yield browser
         browser.close()
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def site(live_server):
+    """The demo's people, products and patients, served; the stories make their own requests."""
+    seed_organisations_and_users()
+    seed_products()
+    seed_patients()
+    return live_server.url
 
 
 @pytest.fixture

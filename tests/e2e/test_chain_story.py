@@ -6,10 +6,8 @@ the bedside check. Each step is its own logged-in user."""
 import pytest
 from django.utils import timezone
 
-from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_users
+from atmp_clinic.accounts.demo import DEMO_PASSWORD
 from atmp_clinic.manufacturing.models import Batch
-from atmp_clinic.patients.demo import seed_patients
-from atmp_clinic.products.demo import seed_products
 from tests.e2e.conftest import Person, screenshot
 from tests.exemptions.conftest import approved
 
@@ -24,14 +22,6 @@ RESULTS = {  # by kind: what the pharmacist types; viability is out of specifica
     "mycoplasma": ("Observation", "Not detected"),
     "vector_copy_number": ("Value", "1.8"),
 }
-
-
-@pytest.fixture
-def site(live_server):
-    seed_organisations_and_users()
-    seed_products()
-    seed_patients()
-    return live_server.url
 
 
 def test_collection_to_administration_through_an_exceptional_release(site, browser):

@@ -7,22 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_users
+from atmp_clinic.accounts.demo import DEMO_PASSWORD
 from atmp_clinic.exemptions.models import CRITERIA, ExemptionRequest
-from atmp_clinic.patients.demo import seed_patients
 from atmp_clinic.patients.models import Patient
-from atmp_clinic.products.demo import seed_products
 from tests.e2e.conftest import Person, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def site(live_server):
-    seed_organisations_and_users()
-    seed_products()
-    seed_patients()
-    return live_server.url
 
 
 def test_a_request_from_draft_to_approval_with_conditions(site, browser):
