@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "atmp_clinic.audit",
     "atmp_clinic.exemptions",
     "atmp_clinic.manufacturing",
+    "atmp_clinic.followup",
 ]
 
 MIDDLEWARE = [

@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -104,11 +105,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
         seed_demo_fast()
 
 
+def restore_reference_data() -> None:
+    """A transactional test's flush also empties what data migrations wrote; put it back as they do."""
+    from django.apps import apps
+
+    import_module("atmp_clinic.followup.migrations.0002_spec_default_templates").create_templates(apps, None)
+
+
 @pytest.fixture
 def demo(db):
     """The organisations, users and catalogue of SPEC §7. Seeded again where a transactional
     test emptied the database before."""
     if not User.objects.filter(username="admin").exists():
+        restore_reference_data()
         seed_demo_fast()
 
 

@@ -17,6 +17,7 @@ from atmp_clinic.audit.selectors import signatures_for
 from atmp_clinic.audit.services import content_hash, record_event, sign
 from atmp_clinic.exemptions.models import APPROVED_STATES, ExemptionRequest
 from atmp_clinic.exemptions.notifications import notify
+from atmp_clinic.followup.services import plan_create
 from atmp_clinic.products.models import ReleaseTest
 
 from .identifiers import normalise, validate_donation_identifier, validate_product_code
@@ -369,6 +370,7 @@ def administration_record(
     administration.save()
     batch.status = Batch.Status.ADMINISTERED
     batch.save(update_fields=["status"])
+    plan_create(administration=administration)
     record_event(actor=actor, obj=batch, action="administered", after={"administered_at": administered_at})
     event = record_event(
         actor=actor, obj=request, action="administered",

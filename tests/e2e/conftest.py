@@ -7,7 +7,7 @@ from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_user
 from atmp_clinic.exemptions.models import ExemptionRequest
 from atmp_clinic.patients.demo import seed_patients
 from atmp_clinic.products.demo import seed_products
-from tests.conftest import PROJECT_DIR, require_service
+from tests.conftest import PROJECT_DIR, require_service, restore_reference_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
@@ -40,6 +40,7 @@ def browser():
 @pytest.fixture
 def site(live_server):
     """The demo's people, products and patients, served; the stories make their own requests."""
+    restore_reference_data()
     seed_organisations_and_users()
     seed_products()
     seed_patients()
