@@ -42,6 +42,11 @@ class Organisation(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     country = models.CharField(max_length=2, choices=COUNTRIES)
     address = models.TextField(blank=True, help_text="Postal address, printed on letters.")
+    phone = models.CharField(
+        max_length=30,
+        blank=True,
+        help_text="The number patients call about their visits, printed in reminders.",
+    )
     manufacturing_authorisation_number = models.CharField(
         max_length=60, blank=True, help_text="Hospitals only: the authorisation of the manufacturing site."
     )

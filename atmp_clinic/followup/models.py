@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from atmp_clinic.accounts.models import Organisation, User
 from atmp_clinic.exemptions.models import FollowUpTemplate as TemplateCode
 from atmp_clinic.manufacturing.models import Administration
 from atmp_clinic.patients.models import Patient
@@ -63,6 +64,10 @@ class FollowUpPlan(models.Model):
         ACTIVE = "active", "Active"
         ENDED = "ended", "Ended"
 
+    class EndReason(models.TextChoices):
+        DEATH = "death", "Death of the patient"
+        CONSENT_WITHDRAWN = "consent_withdrawn", "Consent withdrawn"
+
     administration = models.OneToOneField(
         Administration, on_delete=models.PROTECT, related_name="follow_up_plan"
     )
@@ -72,6 +77,11 @@ class FollowUpPlan(models.Model):
     starts_on = models.DateField(help_text="Day 0: the date of administration.")
     ends_on = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    ended_on = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
+    at_risk_since = models.DateField(
+        null=True, blank=True, help_text="Set by two consecutive missed visits; cleared by a completed one."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -79,11 +89,20 @@ class FollowUpPlan(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_on__gt=models.F("starts_on")), name="plan_ends_after_start"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", ended_on__isnull=True, end_reason="")
+                | Q(status="ended", ended_on__isnull=False) & ~Q(end_reason=""),
+                name="plan_end_has_date_and_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_template_code_display()}, {self.duration_years} years from {self.starts_on}"
+
+    @property
+    def is_at_risk(self) -> bool:
+        return self.at_risk_since is not None
 
 
 class FollowUpVisit(models.Model):
@@ -101,6 +120,15 @@ class FollowUpVisit(models.Model):
     modality = models.CharField(max_length=20, choices=Modality.choices)
     collects = models.JSONField(default=list)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    added_by_amendment = models.BooleanField(default=False)
+    originally_due_on = models.DateField(
+        null=True, blank=True, help_text="The plan's date, kept when the visit is rescheduled."
+    )
+    performed_on = models.DateField(null=True, blank=True)
+    out_of_window_reason = models.TextField(blank=True)
+    note = models.TextField(blank=True, help_text="Why it was missed, or anything the team should know.")
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["plan", "due_on"]
@@ -108,12 +136,97 @@ class FollowUpVisit(models.Model):
             models.Index(fields=["due_on"], condition=Q(status="scheduled"), name="visit_scheduled_due")
         ]
         constraints = [
+            # The window is the protocol's and stays put; a rescheduled appointment may fall outside it.
             models.CheckConstraint(
-                condition=Q(window_opens_on__lte=models.F("due_on"))
-                & Q(window_closes_on__gte=models.F("due_on")),
+                condition=Q(window_opens_on__lte=models.F("window_closes_on"))
+                & (
+                    Q(originally_due_on__isnull=False)
+                    | Q(window_opens_on__lte=models.F("due_on")) & Q(window_closes_on__gte=models.F("due_on"))
+                ),
                 name="visit_window_holds_due_date",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(status="completed", performed_on__isnull=False)
+                | ~Q(status="completed") & Q(performed_on__isnull=True),
+                name="visit_performed_when_completed",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.label}, due {self.due_on}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == self.Status.SCHEDULED and self.due_on < timezone.localdate()
+
+    @property
+    def was_in_window(self) -> bool | None:
+        if self.performed_on is None:
+            return None
+        return self.window_opens_on <= self.performed_on <= self.window_closes_on
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class OutboxMessage(models.Model):
+    """A reminder to a patient or a digest to a clinician (SPEC §5). The row is written before
+    anything is sent and claimed (pending → sending) by the one worker that sends it, so a crash
+    leaves it visible as "sending", never sent twice; its idempotency key is the email's
+    Message-ID and the SMS provider's reference."""
+
+    class Kind(models.TextChoices):
+        VISIT_REMINDER = "visit_reminder", "Visit reminder"
+        OVERDUE_DIGEST = "overdue_digest", "Overdue visits digest"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Not sent: no longer needed"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    visit = models.ForeignKey(
+        FollowUpVisit, on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
+    )
+    days_before = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The reminder point.")
+    hospital = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    recipient = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="For digests."
+    )
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    send_after = models.DateTimeField(
+        help_text="Outside the patient's quiet hours, or after a failure's backoff."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    subject = models.CharField(max_length=200, blank=True, help_text="As sent, written before sending.")
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["send_after"], condition=Q(status="pending"), name="outbox_pending_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit", "days_before", "channel"],
+                condition=Q(kind="visit_reminder"),
+                name="one_reminder_per_visit_point_channel",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="visit_reminder", visit__isnull=False, days_before__isnull=False)
+                | Q(kind="overdue_digest", recipient__isnull=False, channel="email"),
+                name="outbox_message_names_its_addressee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.idempotency_key

@@ -1,15 +1,33 @@
-"""Writes to follow-up plans. A plan is made when a product is given (day 0), from the template
-and duration the authority's decision names."""
+"""Writes to follow-up plans and visits. A plan is made when a product is given (day 0), from the
+template and duration the authority's decision names; the hospital's clinicians record, miss and
+reschedule its visits; the authority may lengthen it; death or withdrawn consent ends it. Every
+change is audited, and nothing is deleted: ended plans keep their cancelled visits."""
 
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
+from atmp_clinic.accounts.models import Role, User
+from atmp_clinic.accounts.selectors import has_role_in
 from atmp_clinic.audit.services import record_event
 from atmp_clinic.manufacturing.models import Administration
+from atmp_clinic.patients.models import Patient
 
-from .models import FollowUpPlan, FollowUpTemplateDefinition, FollowUpVisit, Modality, OffsetUnit
+from .models import (
+    FollowUpPlan,
+    FollowUpTemplateDefinition,
+    FollowUpVisit,
+    Modality,
+    OffsetUnit,
+    OutboxMessage,
+)
+from .selectors import may_amend_plan
+
+NOT_A_CLINICIAN = "Only a clinician of the patient's hospital can record follow-up visits."
+NOT_A_DECIDER = "Only a decider of the authority that granted the exemption can amend its follow-up plan."
 
 
 def due_date(starts_on: date, offset: int, unit: str) -> date:
@@ -75,5 +93,258 @@ def plan_create(*, administration: Administration) -> FollowUpPlan:
         actor=administration.administered_by, obj=administration.request, action="follow_up_plan_created",
         after={"template": template.code, "years": plan.duration_years, "visits": len(visits),
                "starts_on": starts_on, "ends_on": plan.ends_on},
+    )  # fmt: skip
+    return plan
+
+
+def _locked_visit(visit: FollowUpVisit) -> FollowUpVisit:
+    return (
+        FollowUpVisit.objects.select_for_update(of=("self",))
+        .select_related("plan__patient__hospital")
+        .get(pk=visit.pk)
+    )
+
+
+def _require_clinician(actor: User, visit: FollowUpVisit) -> None:
+    if not has_role_in(user=actor, organisation=visit.plan.patient.hospital, roles={Role.CLINICIAN}):
+        raise PermissionDenied(NOT_A_CLINICIAN)
+
+
+def _require_open(visit: FollowUpVisit, *allowed: str) -> None:
+    if visit.plan.status == FollowUpPlan.Status.ENDED:
+        raise ValidationError(
+            f"The follow-up plan ended on {visit.plan.ended_on:%d %B %Y} "
+            f"({visit.plan.get_end_reason_display().lower()}); its visits can no longer change."
+        )
+    if visit.status not in allowed:
+        raise ValidationError(f"This visit is already {visit.get_status_display().lower()}.")
+
+
+def _snapshot(visit: FollowUpVisit) -> dict:
+    return {
+        "status": visit.status,
+        "due_on": visit.due_on,
+        "performed_on": visit.performed_on,
+        "out_of_window_reason": visit.out_of_window_reason,
+        "note": visit.note,
+    }
+
+
+def _cancel_pending_reminders(visits) -> int:
+    """Reminders not yet claimed by a worker; one already being sent is left to finish."""
+    return OutboxMessage.objects.filter(visit__in=visits, status=OutboxMessage.Status.PENDING).update(
+        status=OutboxMessage.Status.CANCELLED
+    )
+
+
+def _update_risk(*, plan: FollowUpPlan, actor: User | None, today: date) -> None:
+    """SPEC §2: two consecutive misses flag the patient "at risk of loss to follow-up"; a visit
+    done afterwards lifts the flag."""
+    last_two = list(
+        plan.visits.filter(status__in=(FollowUpVisit.Status.COMPLETED, FollowUpVisit.Status.MISSED))
+        .order_by("-due_on")
+        .values_list("status", flat=True)[:2]
+    )
+    at_risk = last_two == [FollowUpVisit.Status.MISSED, FollowUpVisit.Status.MISSED]
+    if at_risk == plan.is_at_risk:
+        return
+    plan.at_risk_since = today if at_risk else None
+    plan.save(update_fields=["at_risk_since"])
+    record_event(
+        actor=actor, obj=plan, action="at_risk_of_loss_flagged" if at_risk else "at_risk_of_loss_cleared",
+        after={"at_risk_since": plan.at_risk_since},
+    )  # fmt: skip
+
+
+@transaction.atomic
+def visit_record(
+    *, actor: User, visit: FollowUpVisit, performed_on: date, out_of_window_reason: str = "", note: str = ""
+) -> FollowUpVisit:
+    """The visit took place. A date outside its window is accepted with the reason."""
+    visit = _locked_visit(visit)
+    _require_clinician(actor, visit)
+    _require_open(visit, FollowUpVisit.Status.SCHEDULED, FollowUpVisit.Status.MISSED)
+    plan, today = visit.plan, timezone.localdate()
+    if performed_on < plan.starts_on:
+        raise ValidationError(
+            {
+                "performed_on": f"A follow-up visit cannot be before the administration on {plan.starts_on:%d %B %Y}."
+            }
+        )
+    if performed_on > today:
+        raise ValidationError({"performed_on": "A visit cannot be recorded for a date in the future."})
+    death = plan.patient.date_of_death
+    if death and performed_on > death:
+        raise ValidationError({"performed_on": f"The patient died on {death:%d %B %Y}."})
+    out_of_window_reason = out_of_window_reason.strip()
+    in_window = visit.window_opens_on <= performed_on <= visit.window_closes_on
+    if not in_window and not out_of_window_reason:
+        raise ValidationError(
+            {
+                "out_of_window_reason": f"{performed_on:%d %B %Y} is outside the visit's window "
+                f"({visit.window_opens_on:%d %B} to {visit.window_closes_on:%d %B %Y}): say why."
+            }
+        )
+    before = _snapshot(visit)
+    visit.status = FollowUpVisit.Status.COMPLETED
+    visit.performed_on = performed_on
+    visit.out_of_window_reason = "" if in_window else out_of_window_reason
+    visit.note = note.strip()
+    visit.recorded_by, visit.recorded_at = actor, timezone.now()
+    visit.save()
+    _cancel_pending_reminders([visit])
+    record_event(
+        actor=actor, obj=visit, action="visit_recorded", before=before, after=_snapshot(visit),
+        reason=visit.out_of_window_reason,
+    )  # fmt: skip
+    _update_risk(plan=plan, actor=actor, today=today)
+    return visit
+
+
+@transaction.atomic
+def visit_mark_missed(*, actor: User, visit: FollowUpVisit, note: str = "") -> FollowUpVisit:
+    visit = _locked_visit(visit)
+    _require_clinician(actor, visit)
+    _require_open(visit, FollowUpVisit.Status.SCHEDULED)
+    if visit.window_opens_on > timezone.localdate():
+        raise ValidationError(
+            "A visit whose window has not opened yet cannot be missed; reschedule it instead."
+        )
+    before = _snapshot(visit)
+    visit.status = FollowUpVisit.Status.MISSED
+    visit.note = note.strip()
+    visit.recorded_by, visit.recorded_at = actor, timezone.now()
+    visit.save()
+    _cancel_pending_reminders([visit])
+    record_event(actor=actor, obj=visit, action="visit_missed", before=before, after=_snapshot(visit))
+    _update_risk(plan=visit.plan, actor=actor, today=timezone.localdate())
+    return visit
+
+
+@transaction.atomic
+def visit_reschedule(*, actor: User, visit: FollowUpVisit, due_on: date, reason: str) -> FollowUpVisit:
+    """A new appointment date, inside or beyond the protocol's window, which stays as it was so
+    compliance is still measured against it."""
+    visit = _locked_visit(visit)
+    _require_clinician(actor, visit)
+    _require_open(visit, FollowUpVisit.Status.SCHEDULED)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the visit is rescheduled."})
+    if due_on < timezone.localdate():
+        raise ValidationError({"due_on": "A visit cannot be rescheduled to a past date; record it instead."})
+    if due_on == visit.due_on:
+        raise ValidationError({"due_on": "The visit is already due on that date."})
+    before = _snapshot(visit)
+    visit.originally_due_on = visit.originally_due_on or visit.due_on
+    visit.due_on = due_on
+    visit.save(update_fields=["originally_due_on", "due_on"])
+    record_event(
+        actor=actor, obj=visit, action="visit_rescheduled", before=before, after=_snapshot(visit), reason=reason
+    )  # fmt: skip
+    return visit
+
+
+@transaction.atomic
+def visits_miss_closed_windows(*, today: date) -> int:
+    """Daily: SPEC §2 "missed = window closed". Rescheduled visits are missed once their new date
+    has passed too."""
+    closed = list(
+        FollowUpVisit.objects.select_for_update(of=("self",))
+        .filter(status=FollowUpVisit.Status.SCHEDULED, plan__status=FollowUpPlan.Status.ACTIVE)
+        .filter(window_closes_on__lt=today, due_on__lt=today)
+        .select_related("plan")
+    )
+    for visit in closed:
+        before = _snapshot(visit)
+        visit.status = FollowUpVisit.Status.MISSED
+        visit.save(update_fields=["status"])
+        record_event(actor=None, obj=visit, action="visit_missed", before=before, after=_snapshot(visit),
+                     reason="The visit's window closed without a visit recorded.")  # fmt: skip
+    _cancel_pending_reminders(closed)
+    for plan in {visit.plan_id: visit.plan for visit in closed}.values():
+        _update_risk(plan=plan, actor=None, today=today)
+    return len(closed)
+
+
+@transaction.atomic
+def plans_end(*, actor: User, patient: Patient, reason: str, ended_on: date) -> list[FollowUpPlan]:
+    """Death or withdrawn consent ends the patient's follow-up: remaining visits are cancelled and
+    kept, their reminders stopped. Called by the patients' services that record either."""
+    plans = list(
+        FollowUpPlan.objects.select_for_update().filter(patient=patient, status=FollowUpPlan.Status.ACTIVE)
+    )
+    for plan in plans:
+        remaining = list(plan.visits.filter(status=FollowUpVisit.Status.SCHEDULED))
+        plan.visits.filter(pk__in=[v.pk for v in remaining]).update(status=FollowUpVisit.Status.CANCELLED)
+        _cancel_pending_reminders(remaining)
+        plan.status, plan.ended_on, plan.end_reason = FollowUpPlan.Status.ENDED, ended_on, reason
+        plan.save(update_fields=["status", "ended_on", "end_reason"])
+        record_event(
+            actor=actor, obj=plan, action="follow_up_plan_ended", before={"status": FollowUpPlan.Status.ACTIVE},
+            after={"status": plan.status, "ended_on": ended_on, "visits_cancelled": [v.label for v in remaining]},
+            reason=plan.get_end_reason_display(),
+        )  # fmt: skip
+    return plans
+
+
+@transaction.atomic
+def plan_amend(
+    *,
+    actor: User,
+    plan: FollowUpPlan,
+    reason: str,
+    duration_years: int | None = None,
+    extra_visits: list[dict] | None = None,
+) -> FollowUpPlan:
+    """The authority lengthens a plan or adds visits to it (each a dict of label, due_on,
+    window_days and modality). Existing visits are never rewritten."""
+    plan = FollowUpPlan.objects.select_for_update().select_related("administration__request").get(pk=plan.pk)
+    if not may_amend_plan(user=actor, plan=plan):
+        raise PermissionDenied(NOT_A_DECIDER)
+    if plan.status != FollowUpPlan.Status.ACTIVE:
+        raise ValidationError("An ended follow-up plan cannot be amended.")
+    reason, extra_visits, today = reason.strip(), extra_visits or [], timezone.localdate()
+    if not reason:
+        raise ValidationError({"reason": "Say why the plan is amended."})
+    if duration_years is not None and duration_years <= plan.duration_years:
+        raise ValidationError(
+            {"duration_years": f"An amendment can only lengthen the plan beyond {plan.duration_years} years."}
+        )
+    if duration_years is None and not extra_visits:
+        raise ValidationError("Lengthen the plan or add at least one visit.")
+    before = {"duration_years": plan.duration_years, "ends_on": plan.ends_on}
+    new_visits = []
+    if duration_years is not None:
+        last = plan.visits.order_by("-due_on").first()
+        for year in range(plan.duration_years + 1, duration_years + 1):
+            new_visits.append(
+                _visit(plan, label=f"Year {year}", offset=year, unit=OffsetUnit.YEAR, window=30,
+                       modality=last.modality if last else Modality.PHONE, collects=last.collects if last else [])
+            )  # fmt: skip
+        plan.duration_years = duration_years
+        plan.ends_on = due_date(plan.starts_on, duration_years, OffsetUnit.YEAR)
+    for extra in extra_visits:
+        due = extra["due_on"]
+        if due < max(today, plan.starts_on):
+            raise ValidationError({"due_on": "An added visit must be due today or later."})
+        if due > plan.ends_on:
+            raise ValidationError(
+                {"due_on": f"An added visit must be due by the plan's end ({plan.ends_on:%d %B %Y})."}
+            )
+        window = relativedelta(days=extra["window_days"])
+        new_visits.append(
+            FollowUpVisit(plan=plan, label=extra["label"], due_on=due, window_opens_on=due - window,
+                          window_closes_on=due + window, modality=extra["modality"], collects=[])
+        )  # fmt: skip
+    for visit in new_visits:
+        visit.added_by_amendment = True
+    plan.save(update_fields=["duration_years", "ends_on"])
+    FollowUpVisit.objects.bulk_create(new_visits)
+    record_event(
+        actor=actor, obj=plan, action="follow_up_plan_amended", before=before,
+        after={"duration_years": plan.duration_years, "ends_on": plan.ends_on,
+               "visits_added": [{"label": v.label, "due_on": v.due_on} for v in new_visits]},
+        reason=reason,
     )  # fmt: skip
     return plan

@@ -12,8 +12,11 @@ from guardian.shortcuts import assign_perm
 from atmp_clinic.accounts.models import Organisation, Role, User
 from atmp_clinic.accounts.selectors import has_role_in
 from atmp_clinic.accounts.services import organisation_group
+from atmp_clinic.audit.services import record_event
+from atmp_clinic.followup.models import FollowUpPlan
+from atmp_clinic.followup.services import plans_end
 
-from .models import PSEUDONYM_ALPHABET, Consent, Patient, PatientIdentity
+from .models import PSEUDONYM_ALPHABET, Consent, ConsentKind, Patient, PatientIdentity
 
 HOSPITAL_STAFF = {Role.PHARMACIST, Role.CLINICIAN}
 NOT_STAFF_OF_THIS_HOSPITAL = "Only the pharmacists and clinicians of the patient's hospital can do this."
@@ -117,6 +120,13 @@ def consent_withdraw(*, actor: User, consent: Consent, withdrawn_on: date) -> Co
     consent.withdrawn_on = withdrawn_on
     consent.withdrawal_recorded_by = actor
     consent.save(update_fields=["withdrawn_on", "withdrawal_recorded_by"])
+    if consent.kind == ConsentKind.TREATMENT:  # follow-up is part of the treatment consented to
+        plans_end(
+            actor=actor,
+            patient=patient,
+            reason=FollowUpPlan.EndReason.CONSENT_WITHDRAWN,
+            ended_on=withdrawn_on,
+        )
     return consent
 
 
@@ -134,4 +144,36 @@ def patient_record_death(*, actor: User, patient: Patient, date_of_death: date) 
     _check_date(date_of_death, patient=patient, field="date_of_death", what="death")
     patient.date_of_death = date_of_death
     patient.save(update_fields=["date_of_death"])
+    plans_end(actor=actor, patient=patient, reason=FollowUpPlan.EndReason.DEATH, ended_on=date_of_death)
     return patient
+
+
+@transaction.atomic
+def reminder_channels_set(*, actor: User, patient: Patient, email: bool, sms: bool) -> dict[str, bool]:
+    """The patient (or their hospital's staff) chooses the reminder channels: each change is a
+    consent given or withdrawn today, so the history of choices stays."""
+    is_self = patient.user_id is not None and patient.user_id == actor.pk
+    if not is_self:
+        _require(
+            actor=actor, hospital=patient.hospital, roles=HOSPITAL_STAFF, message=NOT_STAFF_OF_THIS_HOSPITAL
+        )
+    today = timezone.localdate()
+    wanted = {ConsentKind.REMINDER_EMAIL: email, ConsentKind.REMINDER_SMS: sms}
+    active = {
+        consent.kind: consent
+        for consent in Consent.objects.select_for_update().filter(
+            patient=patient, kind__in=wanted, withdrawn_on__isnull=True
+        )
+    }
+    for kind, want in wanted.items():
+        if want and kind not in active:
+            Consent.objects.create(patient=patient, kind=kind, given_on=today, recorded_by=actor)
+        elif not want and kind in active:
+            consent = active[kind]
+            consent.withdrawn_on, consent.withdrawal_recorded_by = today, actor
+            consent.save(update_fields=["withdrawn_on", "withdrawal_recorded_by"])
+    before = {str(kind): kind in active for kind in wanted}
+    after = {str(kind): want for kind, want in wanted.items()}
+    if before != after:
+        record_event(actor=actor, obj=patient, action="reminder_channels_changed", before=before, after=after)
+    return after
