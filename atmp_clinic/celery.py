@@ -38,6 +38,22 @@ app.conf.beat_schedule = {
         "schedule": 300,
         "options": {"expires": 300},
     },
+    "dispatch-reminders": {
+        "task": "followup.dispatch_reminders",
+        "schedule": 300,
+        "options": {"expires": 300},
+    },
+    "miss-closed-windows": {
+        "task": "followup.miss_closed_windows",
+        "schedule": crontab(hour=0, minute=30),
+        "options": {"expires": 3600},
+    },
+    "send-overdue-digests": {
+        # After the night's misses are recorded, before the clinic day in Europe.
+        "task": "followup.send_overdue_digests",
+        "schedule": crontab(hour=5, minute=0),
+        "options": {"expires": 3600},
+    },
     "lapse-unanswered-requests": {
         "task": "exemptions.lapse_unanswered",
         "schedule": crontab(hour=0, minute=15),

@@ -217,12 +217,16 @@ SPECTACULAR_SETTINGS = {
         "ConsentKindEnum": "atmp_clinic.patients.models.ConsentKind",
         "RequestKindEnum": "atmp_clinic.exemptions.models.RequestKind",
         "AssessmentKindEnum": "atmp_clinic.exemptions.models.AssessmentKind",
+        "VisitStatusEnum": "atmp_clinic.followup.models.FollowUpVisit.Status",
     },
 }
 
 # --- Internationalisation -------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
+# The languages patients are written to in (Patient identity's preferred language).
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -270,6 +274,27 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ATMP Clinic <no-reply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = 20
+
+# --- Follow-up reminders (SPEC §5) ------------------------------------------------------------
+
+# Days before a visit's due date at which its patient is reminded, by each consented channel.
+REMINDER_DAYS_BEFORE = sorted(
+    {int(days) for days in env.list("REMINDER_DAYS_BEFORE", default=["14", "2"])}, reverse=True
+)
+# Nothing reaches a patient between these hours of their own time zone.
+REMINDER_QUIET_HOURS = (21, 8)
+# "console" writes messages to the worker's log; "twilio" sends through Twilio's Messages API.
+SMS_BACKEND = env.str("SMS_BACKEND", default="console")
+if SMS_BACKEND not in ("console", "twilio"):
+    raise ImproperlyConfigured(f"SMS_BACKEND must be console or twilio, not {SMS_BACKEND!r}")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
+if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER):
+    raise ImproperlyConfigured(
+        "SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
+    )
 
 # --- Celery ---------------------------------------------------------------------------------
 

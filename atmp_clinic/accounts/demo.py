@@ -41,12 +41,22 @@ AUTHORITIES = {
 
 HOSPITALS = {
     "NL": [
-        ("Amstel Universitair Medisch Centrum", "NL-MIA-104 231", "Meibergdreef 9\n1105 AZ Amsterdam"),
-        ("Waddenzee Ziekenhuis", "NL-MIA-108 877", "Havenweg 12\n8861 LD Harlingen"),
+        (
+            "Amstel Universitair Medisch Centrum",
+            "NL-MIA-104 231",
+            "Meibergdreef 9\n1105 AZ Amsterdam",
+            "+31 20 555 0100",
+        ),
+        ("Waddenzee Ziekenhuis", "NL-MIA-108 877", "Havenweg 12\n8861 LD Harlingen", "+31 517 555 200"),
     ],
     "DE": [
-        ("Universitätsklinikum Rheinau", "DE-HE-2019-0412", "Rheinuferstraße 4\n68199 Mannheim"),
-        ("Klinikum Elbtal", "DE-SN-2021-0733", "Elbtalweg 20\n01099 Dresden"),
+        (
+            "Universitätsklinikum Rheinau",
+            "DE-HE-2019-0412",
+            "Rheinuferstraße 4\n68199 Mannheim",
+            "+49 621 555 300",
+        ),
+        ("Klinikum Elbtal", "DE-SN-2021-0733", "Elbtalweg 20\n01099 Dresden", "+49 351 555 400"),
     ],
 }
 
@@ -112,13 +122,14 @@ def seed_organisations_and_users() -> dict[str, int]:
             country=country, kind=Organisation.Kind.AUTHORITY, **fields
         )
         created["organisations"] += new
-        for index, (name, authorisation, address) in enumerate(HOSPITALS[country]):
+        for index, (name, authorisation, address, phone) in enumerate(HOSPITALS[country]):
             organisations[(country, index)], new = _organisation(
                 country=country,
                 name=name,
                 kind=Organisation.Kind.HOSPITAL,
                 manufacturing_authorisation_number=authorisation,
                 address=address,
+                phone=phone,
             )
             created["organisations"] += new
 
