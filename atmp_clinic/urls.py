@@ -13,6 +13,7 @@ urlpatterns = [
     path("patients/", include("atmp_clinic.patients.urls")),
     path("requests/", include("atmp_clinic.exemptions.urls")),
     path("", include("atmp_clinic.manufacturing.urls")),
+    path("", include("atmp_clinic.followup.urls")),
     path("api/v1/", include("atmp_clinic.api.urls")),
     path("", include("atmp_clinic.accounts.urls")),
 ]

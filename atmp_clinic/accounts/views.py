@@ -1,9 +1,13 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone
 
 from atmp_clinic.exemptions.selectors import worklist_for
-from atmp_clinic.manufacturing.selectors import notified_administrations
+from atmp_clinic.followup.forms import reminder_channels_form
+from atmp_clinic.followup.selectors import clinician_worklist, own_upcoming_visits, patients_at_risk
+from atmp_clinic.manufacturing.selectors import batches_in_testing, notified_administrations
 
 from .models import Organisation, Role
 from .selectors import get_visible_or_404, national_authority, organisation_staff
@@ -43,6 +47,7 @@ def home(request):
         request,
         HOME_TEMPLATES[Role(membership.role)],
         {
+            **_follow_up(request, membership),
             "membership": membership,
             "authority": authority,
             "sections": worklist_for(user=request.user, membership=membership),
@@ -51,6 +56,28 @@ def home(request):
             else None,
         },
     )
+
+
+def _follow_up(request, membership) -> dict:
+    """Clinicians see the visits to act on, pharmacists the batches to release, patients their own
+    next visits and reminder choices."""
+    if membership.role == Role.CLINICIAN:
+        return {
+            "visit_sections": clinician_worklist(user=request.user, today=timezone.localdate()),
+            "at_risk": patients_at_risk(user=request.user),
+            "today": timezone.localdate(),
+        }
+    if membership.role == Role.PHARMACIST:
+        return {"batches_in_testing": batches_in_testing(user=request.user)}
+    patient = getattr(request.user, "patient", None)
+    if membership.role == Role.PATIENT and patient is not None:
+        return {
+            "upcoming": own_upcoming_visits(user=request.user),
+            "reminder_form": reminder_channels_form(patient),
+            "reminder_days": settings.REMINDER_DAYS_BEFORE,
+            "today": timezone.localdate(),
+        }
+    return {}
 
 
 @login_required

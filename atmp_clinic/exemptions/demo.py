@@ -10,6 +10,7 @@ from django.utils import timezone
 from atmp_clinic.accounts.demo import DEMO_PASSWORD
 from atmp_clinic.accounts.models import User
 from atmp_clinic.patients import services as patient_services
+from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
 
 from . import services
@@ -140,15 +141,20 @@ def seed_requests() -> int:
         if ExemptionRequest.objects.filter(hospital=hospital).exists():
             continue
         product = Product.objects.filter(hospital=hospital).order_by("pk").first()
+        # The demo patient who logs in is the one treated, so their portal shows a follow-up plan.
+        with_login = Patient.objects.filter(hospital=hospital, user__isnull=False).first()
         for state, name in zip(STATES_IN_ORDER, NAMES[hospital.country], strict=True):
             given, family = name.split(" ", 1)
-            patient = patient_services.patient_create(
-                actor=clinician, hospital=hospital, year_of_birth=1960 + created % 50, sex="unknown",
-                given_name=given, family_name=family,
-            )  # fmt: skip
-            patient_services.consent_give(
-                actor=clinician, patient=patient, kind="treatment", given_on=timezone.localdate()
-            )
+            if state == State.APPROVED and with_login:
+                patient = with_login
+            else:
+                patient = patient_services.patient_create(
+                    actor=clinician, hospital=hospital, year_of_birth=1960 + created % 50, sex="unknown",
+                    given_name=given, family_name=family,
+                )  # fmt: skip
+                patient_services.consent_give(
+                    actor=clinician, patient=patient, kind="treatment", given_on=timezone.localdate()
+                )
             request = services.request_create(
                 actor=pharmacist, patient=patient, product=product, **_fields(clinician, product)
             )

@@ -10,6 +10,7 @@ from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import get_visible_or_404, has_role_in
 from atmp_clinic.accounts.views import organisation_for_roles_or_404
 from atmp_clinic.audit.selectors import events_for, signatures_for
+from atmp_clinic.followup.models import FollowUpPlan
 from atmp_clinic.manufacturing.selectors import chain_of
 
 from . import services
@@ -197,6 +198,9 @@ def _render_detail(
     decision = getattr(exemption, "decision", None)
     context = {
         "chain": chain_of(request=exemption) if decision else [],
+        "follow_up_plan": FollowUpPlan.objects.filter(administration__request=exemption).first()
+        if decision
+        else None,
         "can_collect": exemption.state in APPROVED_STATES
         and has_role_in(user=request.user, organisation=exemption.hospital, roles={Role.PHARMACIST, Role.CLINICIAN}),
         "can_make_batch": exemption.state in APPROVED_STATES

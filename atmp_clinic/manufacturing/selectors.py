@@ -15,6 +15,11 @@ def batches_visible_to(*, user: User) -> QuerySet[Batch]:
     )
 
 
+def batches_in_testing(*, user: User) -> QuerySet[Batch]:
+    """The pharmacist's worklist: batches still to be tested and released, oldest first."""
+    return batches_visible_to(user=user).filter(status=Batch.Status.IN_TESTING).order_by("created_at")
+
+
 def chain_of(*, request: ExemptionRequest) -> list[Collection]:
     """The request's collections, each with its batches and their administration."""
     return list(

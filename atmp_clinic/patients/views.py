@@ -65,6 +65,7 @@ def _render_detail(request, patient: Patient, status: int = 200, **forms):
         "patient": patient,
         "identity": patient.identity if can_see_identity(user=request.user, patient=patient) else None,
         "consents": patient.consents.select_related("recorded_by", "withdrawal_recorded_by"),
+        "plans": patient.follow_up_plans.all(),
         "can_change": can_change,
         "can_record_death": can_change
         and request.membership.role == "clinician"

@@ -168,3 +168,14 @@ def test_the_administration_is_corrected_through_the_batch_page():
     response = step("clinician", batch, "correct_administration", dose="0.8 bag", reason="Partly infused.")
     batch.administration.refresh_from_db()
     assert response.status_code == 302 and batch.administration.dose == "0.8 bag"
+
+
+@pytest.mark.parametrize(
+    ("username", "sees"), [("pharmacist", True), ("pharmacist_2", False), ("pharmacist_b", False)]
+)
+def test_the_pharmacist_worklist_lists_the_hospitals_batches_in_release_testing(username, sees):
+    batch = make_batch()
+    html = client_for(username).get(reverse("home")).content.decode()
+    section = html[html.index('id="batches-release"') :]
+    assert (reverse("batch-detail", args=[batch.pk]) in section) is sees
+    assert (batch.batch_number in html) is sees

@@ -1,0 +1,170 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from atmp_clinic.accounts.models import Role
+from atmp_clinic.accounts.selectors import active_membership
+from atmp_clinic.audit.selectors import events_for
+from atmp_clinic.exemptions.views import add_errors
+from atmp_clinic.patients import services as patient_services
+
+from . import services
+from .calendar import visits_calendar
+from .forms import PlanAmendForm, ReminderChannelsForm, VisitMissedForm, VisitRecordForm, VisitRescheduleForm
+from .models import FollowUpPlan, FollowUpVisit
+from .selectors import (
+    may_amend_plan,
+    may_change_visit,
+    own_upcoming_visits,
+    plans_visible_to,
+    visit_messages,
+    visits_visible_to,
+)
+
+VISIT_STEPS = {
+    "record": ("Record the visit", VisitRecordForm, services.visit_record),
+    "missed": ("Mark as missed", VisitMissedForm, services.visit_mark_missed),
+    "reschedule": ("Reschedule", VisitRescheduleForm, services.visit_reschedule),
+}
+STEPS_BY_STATUS = {
+    FollowUpVisit.Status.SCHEDULED: ("record", "reschedule", "missed"),
+    FollowUpVisit.Status.MISSED: ("record",),  # a late visit still counts, outside its window
+}
+
+
+def _guarded(form, call) -> bool:
+    """Run a service for a form; its refusal goes on the form, and a person it is not for gets 404."""
+    try:
+        call()
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as error:
+        add_errors(form, error)
+        return False
+    return True
+
+
+def _trail(obj) -> list[tuple]:
+    return [(event, event.action.replace("_", " ").capitalize()) for event in events_for(obj=obj)]
+
+
+def _visible_visit(request, pk: int) -> FollowUpVisit:
+    visits = visits_visible_to(user=request.user).select_related(
+        "plan__patient__hospital", "plan__administration__request", "recorded_by"
+    )
+    return get_object_or_404(visits, pk=pk)
+
+
+def _visit_steps(request, visit: FollowUpVisit) -> tuple[str, ...]:
+    if visit.plan.status != FollowUpPlan.Status.ACTIVE:
+        return ()
+    if not may_change_visit(user=request.user, visit=visit):
+        return ()
+    return STEPS_BY_STATUS.get(visit.status, ())
+
+
+@login_required
+def visit_detail(request, pk: int, *, failed_step: str = "", failed_form=None, status: int = 200):
+    visit = _visible_visit(request, pk)
+    steps = [
+        (step, VISIT_STEPS[step][0], failed_form if step == failed_step else VISIT_STEPS[step][1]())
+        for step in _visit_steps(request, visit)
+    ]
+    context = {
+        "visit": visit,
+        "plan": visit.plan,
+        "steps": steps,
+        "events": _trail(visit),
+        "reminders": visit_messages(visit=visit),
+    }
+    return render(request, "followup/visit_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def visit_step(request, pk: int, step: str):
+    visit = _visible_visit(request, pk)
+    if step not in _visit_steps(request, visit):
+        raise Http404
+    label, form_class, service = VISIT_STEPS[step]
+    form = form_class(request.POST)
+    if form.is_valid() and _guarded(
+        form, lambda: service(actor=request.user, visit=visit, **form.cleaned_data)
+    ):
+        messages.success(request, f"{label}: done.")
+        return redirect("visit-detail", pk=visit.pk)
+    return visit_detail(request, pk, failed_step=step, failed_form=form, status=400)
+
+
+def _visible_plan(request, pk: int) -> FollowUpPlan:
+    plans = plans_visible_to(user=request.user).select_related(
+        "patient__hospital", "administration__request__authority", "administration__batch"
+    )
+    return get_object_or_404(plans, pk=pk)
+
+
+def _may_amend(request, plan: FollowUpPlan) -> bool:
+    return plan.status == FollowUpPlan.Status.ACTIVE and may_amend_plan(user=request.user, plan=plan)
+
+
+@login_required
+def plan_detail(request, pk: int, *, amend_form=None, status: int = 200):
+    plan = _visible_plan(request, pk)
+    context = {
+        "plan": plan,
+        "visits": plan.visits.order_by("due_on"),
+        "amend_form": (amend_form or PlanAmendForm()) if _may_amend(request, plan) else None,
+        "events": _trail(plan),
+    }
+    return render(request, "followup/plan_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def plan_amend(request, pk: int):
+    plan = _visible_plan(request, pk)
+    if not _may_amend(request, plan):
+        raise Http404
+    form = PlanAmendForm(request.POST)
+    if form.is_valid() and _guarded(
+        form, lambda: services.plan_amend(actor=request.user, plan=plan, **form.amendment())
+    ):
+        messages.success(request, "The follow-up plan is amended.")
+        return redirect("plan-detail", pk=plan.pk)
+    return plan_detail(request, pk, amend_form=form, status=400)
+
+
+def _own_patient(request):
+    """The patient record of the logged-in patient user; everyone else gets 404."""
+    membership = active_membership(user=request.user)
+    patient = getattr(request.user, "patient", None)
+    if membership is None or membership.role != Role.PATIENT or patient is None:
+        raise Http404
+    return patient
+
+
+@login_required
+def own_calendar(request):
+    patient = _own_patient(request)
+    identity = getattr(patient, "identity", None)
+    language = identity.preferred_language if identity else "en"
+    response = HttpResponse(
+        visits_calendar(own_upcoming_visits(user=request.user), language=language),
+        content_type="text/calendar; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="my-follow-up-visits.ics"'
+    return response
+
+
+@login_required
+@require_POST
+def own_reminder_channels(request):
+    patient = _own_patient(request)
+    form = ReminderChannelsForm(request.POST)
+    if form.is_valid():
+        patient_services.reminder_channels_set(actor=request.user, patient=patient, **form.cleaned_data)
+        messages.success(request, "Your reminder choices are saved.")
+    return redirect("home")
