@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from atmp_clinic.exemptions.api import ExemptionRequestViewSet
+from atmp_clinic.followup.api import VisitViewSet
 from atmp_clinic.manufacturing.api import BatchViewSet
 from atmp_clinic.patients.api import PatientViewSet
 
@@ -14,6 +15,7 @@ router = SimpleRouter()
 router.register("patients", PatientViewSet, basename="patient")
 router.register("exemptions", ExemptionRequestViewSet, basename="exemption")
 router.register("batches", BatchViewSet, basename="batch")
+router.register("visits", VisitViewSet, basename="visit")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
