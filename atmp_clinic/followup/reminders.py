@@ -98,6 +98,7 @@ def create_due_reminders(*, now: datetime) -> int:
                     )
                 )
                 .select_related("plan__patient__identity")
+                .order_by()  # rows are written in bulk: no order needed, and the default sorts by plan
                 # Each encrypted field costs a decryption; a reminder row needs only these three.
                 .only("pk", "due_on", "plan__patient__hospital_id", "plan__patient__identity__email",
                       "plan__patient__identity__phone", "plan__patient__identity__time_zone")
