@@ -522,8 +522,8 @@ class Generator:
                             sent_at = send_after + timedelta(seconds=rng.randint(2, 240))
                     self.outbox_id += 1
                     yield (
-                        self.outbox_id, "visit_reminder", channel, visit.pk, days, patient.hospital.pk, None,
-                        f"reminder-visit-{visit.pk}-{days}d-{channel}", status, send_after, attempts, error,
+                        self.outbox_id, "visit_reminder", channel, visit.pk, due, days, patient.hospital.pk, None,
+                        f"reminder-visit-{visit.pk}-{due:%Y%m%d}-{days}d-{channel}", status, send_after, attempts, error,
                         subject, body, written_at, sent_at,
                     )  # fmt: skip
 
@@ -570,7 +570,7 @@ class Generator:
             "recorded_by", "recorded_at",
         ]  # fmt: skip
         outbox_fields = [
-            "id", "kind", "channel", "visit", "days_before", "hospital", "recipient", "idempotency_key", "status",
+            "id", "kind", "channel", "visit", "visit_due_on", "days_before", "hospital", "recipient", "idempotency_key", "status",
             "send_after", "attempts", "last_error", "subject", "body", "created_at", "sent_at",
         ]  # fmt: skip
         visit_count = outbox_count = 0

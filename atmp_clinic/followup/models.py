@@ -193,6 +193,9 @@ class OutboxMessage(models.Model):
     visit = models.ForeignKey(
         FollowUpVisit, on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
     )
+    visit_due_on = models.DateField(
+        null=True, blank=True, help_text="The date the reminder is for: a rescheduled visit is reminded anew."
+    )
     days_before = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The reminder point.")
     hospital = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     recipient = models.ForeignKey(
@@ -217,12 +220,17 @@ class OutboxMessage(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["visit", "days_before", "channel"],
+                fields=["visit", "visit_due_on", "days_before", "channel"],
                 condition=Q(kind="visit_reminder"),
                 name="one_reminder_per_visit_point_channel",
             ),
             models.CheckConstraint(
-                condition=Q(kind="visit_reminder", visit__isnull=False, days_before__isnull=False)
+                condition=Q(
+                    kind="visit_reminder",
+                    visit__isnull=False,
+                    visit_due_on__isnull=False,
+                    days_before__isnull=False,
+                )
                 | Q(kind="overdue_digest", recipient__isnull=False, channel="email"),
                 name="outbox_message_names_its_addressee",
             ),

@@ -94,7 +94,9 @@ def create_due_reminders(*, now: datetime) -> int:
                 )
                 .exclude(
                     Exists(
-                        OutboxMessage.objects.filter(visit=OuterRef("pk"), days_before=days, channel=channel)
+                        OutboxMessage.objects.filter(
+                            visit=OuterRef("pk"), visit_due_on=OuterRef("due_on"), days_before=days, channel=channel
+                        )
                     )
                 )
                 .select_related("plan__patient__identity")
@@ -117,9 +119,10 @@ def _reminder_row(visit: FollowUpVisit, *, days: int, channel: str, now: datetim
         kind=OutboxMessage.Kind.VISIT_REMINDER,
         channel=channel,
         visit=visit,
+        visit_due_on=visit.due_on,
         days_before=days,
         hospital_id=patient.hospital_id,
-        idempotency_key=f"reminder-visit-{visit.pk}-{days}d-{channel}",
+        idempotency_key=f"reminder-visit-{visit.pk}-{visit.due_on:%Y%m%d}-{days}d-{channel}",
         send_after=next_allowed(now, zoneinfo.ZoneInfo(identity.time_zone)) if identity else now,
     )
     if not address:  # consented but no address: visible to the hospital, not retried every sweep
@@ -211,11 +214,16 @@ def dispatch(*, now: datetime | None = None) -> dict[str, int]:
     return {"created": created, "enqueued": enqueued}
 
 
-def _still_wanted(message: OutboxMessage) -> str:
-    """Why a reminder written earlier must not go now, or "" when it should."""
+def _still_wanted(message: OutboxMessage, *, today: date) -> str:
+    """Why a reminder written earlier must not go now, or "" when it should. `today` is the
+    patient's own date."""
     visit = message.visit
     if visit.status != FollowUpVisit.Status.SCHEDULED or visit.plan.status != FollowUpPlan.Status.ACTIVE:
         return f"The visit is {visit.get_status_display().lower()}."
+    if visit.due_on != message.visit_due_on:
+        return "The visit was rescheduled; the new date has reminders of its own."
+    if visit.due_on < today:
+        return "The visit's date has passed."
     consented = Consent.objects.filter(
         patient_id=visit.plan.patient_id, kind=CONSENT_FOR[message.channel], withdrawn_on__isnull=True
     ).exists()
@@ -237,7 +245,7 @@ def send(message_id: int, *, now: datetime | None = None) -> bool:
         if message.kind == OutboxMessage.Kind.VISIT_REMINDER:
             identity = message.visit.plan.patient.identity
             tz = zoneinfo.ZoneInfo(identity.time_zone)
-            if why_not := _still_wanted(message):
+            if why_not := _still_wanted(message, today=timezone.localdate(now, timezone=tz)):
                 _finish(message, status=OutboxMessage.Status.CANCELLED, last_error=why_not)
                 return False
             if in_quiet_hours(now, tz):  # enqueued before the quiet hours, run during them

@@ -130,10 +130,10 @@ def _snapshot(visit: FollowUpVisit) -> dict:
     }
 
 
-def _cancel_pending_reminders(visits) -> int:
+def _cancel_pending_reminders(visits, *, why: str) -> int:
     """Reminders not yet claimed by a worker; one already being sent is left to finish."""
     return OutboxMessage.objects.filter(visit__in=visits, status=OutboxMessage.Status.PENDING).update(
-        status=OutboxMessage.Status.CANCELLED
+        status=OutboxMessage.Status.CANCELLED, last_error=why
     )
 
 
@@ -192,7 +192,7 @@ def visit_record(
     visit.note = note.strip()
     visit.recorded_by, visit.recorded_at = actor, timezone.now()
     visit.save()
-    _cancel_pending_reminders([visit])
+    _cancel_pending_reminders([visit], why="The visit took place.")
     record_event(
         actor=actor, obj=visit, action="visit_recorded", before=before, after=_snapshot(visit),
         reason=visit.out_of_window_reason,
@@ -215,7 +215,7 @@ def visit_mark_missed(*, actor: User, visit: FollowUpVisit, note: str = "") -> F
     visit.note = note.strip()
     visit.recorded_by, visit.recorded_at = actor, timezone.now()
     visit.save()
-    _cancel_pending_reminders([visit])
+    _cancel_pending_reminders([visit], why="The visit was missed.")
     record_event(actor=actor, obj=visit, action="visit_missed", before=before, after=_snapshot(visit))
     _update_risk(plan=visit.plan, actor=actor, today=timezone.localdate())
     return visit
@@ -239,6 +239,9 @@ def visit_reschedule(*, actor: User, visit: FollowUpVisit, due_on: date, reason:
     visit.originally_due_on = visit.originally_due_on or visit.due_on
     visit.due_on = due_on
     visit.save(update_fields=["originally_due_on", "due_on"])
+    _cancel_pending_reminders(
+        [visit], why="The visit was rescheduled; the new date has reminders of its own."
+    )
     record_event(
         actor=actor, obj=visit, action="visit_rescheduled", before=before, after=_snapshot(visit), reason=reason
     )  # fmt: skip
@@ -261,7 +264,7 @@ def visits_miss_closed_windows(*, today: date) -> int:
         visit.save(update_fields=["status"])
         record_event(actor=None, obj=visit, action="visit_missed", before=before, after=_snapshot(visit),
                      reason="The visit's window closed without a visit recorded.")  # fmt: skip
-    _cancel_pending_reminders(closed)
+    _cancel_pending_reminders(closed, why="The visit was missed.")
     for plan in {visit.plan_id: visit.plan for visit in closed}.values():
         _update_risk(plan=plan, actor=None, today=today)
     return len(closed)
@@ -277,7 +280,9 @@ def plans_end(*, actor: User, patient: Patient, reason: str, ended_on: date) -> 
     for plan in plans:
         remaining = list(plan.visits.filter(status=FollowUpVisit.Status.SCHEDULED))
         plan.visits.filter(pk__in=[v.pk for v in remaining]).update(status=FollowUpVisit.Status.CANCELLED)
-        _cancel_pending_reminders(remaining)
+        _cancel_pending_reminders(
+            remaining, why=f"The follow-up plan ended: {FollowUpPlan.EndReason(reason).label.lower()}."
+        )
         plan.status, plan.ended_on, plan.end_reason = FollowUpPlan.Status.ENDED, ended_on, reason
         plan.save(update_fields=["status", "ended_on", "end_reason"])
         record_event(

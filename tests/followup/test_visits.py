@@ -174,7 +174,8 @@ def test_a_missed_visit_may_still_be_recorded_late(plan):
 def test_death_ends_the_plan_cancels_what_remains_and_stops_reminders(plan):
     visit = first(plan)
     reminder = OutboxMessage.objects.create(
-        kind="visit_reminder", channel="email", visit=visit, days_before=14, hospital=plan.patient.hospital,
+        kind="visit_reminder", channel="email", visit=visit, visit_due_on=visit.due_on, days_before=14,
+        hospital=plan.patient.hospital,
         idempotency_key=f"test-death-{visit.pk}", send_after=timezone.now(),
     )  # fmt: skip
     patient_services.patient_record_death(
@@ -185,7 +186,10 @@ def test_death_ends_the_plan_cancels_what_remains_and_stops_reminders(plan):
     assert set(plan.visits.values_list("status", flat=True)) == {"cancelled"}
     assert plan.visits.count() == 22  # cancelled, never deleted
     reminder.refresh_from_db()
-    assert reminder.status == "cancelled"
+    assert (reminder.status, reminder.last_error) == (
+        "cancelled",
+        "The follow-up plan ended: death of the patient.",
+    )
     assert events_for(obj=plan).get().action == "follow_up_plan_ended"
     with pytest.raises(ValidationError, match="plan ended"):
         services.visit_record(actor=user("clinician"), visit=visit, performed_on=timezone.localdate())
