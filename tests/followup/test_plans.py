@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 
 from atmp_clinic.exemptions.models import Decision
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpTemplateDefinition, VisitDefinition
@@ -124,3 +125,29 @@ def test_the_traceability_record_shows_the_plan():
         "Follow-up: Integrating vector or genome editing (incl. CAR-T), 15 years" in page
         and "Year 15" in page
     )
+
+
+@pytest.mark.parametrize(
+    ("code", "years", "labels"),
+    [
+        ("integrating_vector", 15,
+         ["Day 7", "Day 14", "Day 28", "Month 3", "Month 6", "Month 9", "Month 12", "Month 18", "Month 24",
+          *[f"Year {n}" for n in range(3, 16)]]),
+        ("non_integrating_gene_therapy", 5, ["Month 1", "Month 3", "Month 6", "Month 12", *[f"Year {n}" for n in range(2, 6)]]),
+        ("somatic_cell_therapy", 5, ["Month 1", "Month 3", "Month 6", "Month 12", *[f"Year {n}" for n in range(2, 6)]]),
+        ("tissue_engineered", 5, ["Month 1", "Month 3", "Month 6", "Month 12", *[f"Year {n}" for n in range(2, 6)]]),
+    ],
+)  # fmt: skip
+def test_each_template_makes_its_visits_on_calendar_dates_from_an_awkward_day_0(code, years, labels):
+    """Day 0 on 31 August of a year before a leap year: months and years land on month ends."""
+    with time_machine.travel(datetime(2027, 8, 31, 10, tzinfo=UTC), tick=False):
+        batch = released_batch()
+        Decision.objects.filter(request=batch.request).update(follow_up_template=code, follow_up_years=years)
+        plan = give(batch, batch.released_at).follow_up_plan
+    visits = list(plan.visits.order_by("due_on"))
+    assert [v.label for v in visits] == labels
+    by_label = {v.label: v.due_on for v in visits}
+    if "Month 6" in by_label:
+        assert by_label["Month 6"] == date(2028, 2, 29)  # leap year: 29 February, not 2 March
+    assert by_label[f"Year {years}"] == date(2027 + years, 8, 31) == plan.ends_on
+    assert all(v.window_opens_on <= v.due_on <= v.window_closes_on for v in visits)
