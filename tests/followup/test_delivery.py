@@ -26,6 +26,7 @@ from collections import Counter
 from datetime import timedelta
 from urllib.parse import quote
 
+import kombu.pools
 import pytest
 import redis
 from django.db import connection
@@ -123,11 +124,14 @@ def redis_server(tmp_path):
 
 def reset_producers() -> None:
     """Celery keeps its broker connections and producers in pools made from the broker URL it
-    first used; they are made again from the current URL."""
+    first used, and kombu keeps producer pools per broker in a registry of its own; all are made
+    again from the current URL (a pool closed here and left registered would fail every later
+    task sent to that broker, in other tests too)."""
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    kombu.pools.reset()
 
 
 @pytest.fixture
