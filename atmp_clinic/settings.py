@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "atmp_clinic.exemptions",
     "atmp_clinic.manufacturing",
     "atmp_clinic.followup",
+    "atmp_clinic.registry",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +219,9 @@ SPECTACULAR_SETTINGS = {
         "RequestKindEnum": "atmp_clinic.exemptions.models.RequestKind",
         "AssessmentKindEnum": "atmp_clinic.exemptions.models.AssessmentKind",
         "VisitStatusEnum": "atmp_clinic.followup.models.FollowUpVisit.Status",
+        "OutcomeEnum": "atmp_clinic.exemptions.models.Outcome",
+        "AdverseEventKindEnum": "atmp_clinic.registry.models.AdverseEvent.Kind",
+        "AdverseEventOutcomeEnum": "atmp_clinic.registry.models.AdverseEvent.Outcome",
     },
 }
 

@@ -13,6 +13,8 @@ urlpatterns = [
     path("patients/", include("atmp_clinic.patients.urls")),
     path("requests/", include("atmp_clinic.exemptions.urls")),
     path("", include("atmp_clinic.manufacturing.urls")),
+    # Before follow-up's: its visits/<pk>/<step>/ would take registry's visits/<pk>/outcome/.
+    path("", include("atmp_clinic.registry.urls")),
     path("", include("atmp_clinic.followup.urls")),
     path("api/v1/", include("atmp_clinic.api.urls")),
     path("", include("atmp_clinic.accounts.urls")),

@@ -8,6 +8,7 @@ from atmp_clinic.exemptions.selectors import worklist_for
 from atmp_clinic.followup.forms import reminder_channels_form
 from atmp_clinic.followup.selectors import clinician_worklist, own_upcoming_visits, patients_at_risk
 from atmp_clinic.manufacturing.selectors import batches_in_testing, notified_administrations
+from atmp_clinic.registry.selectors import expedited_report_queue
 
 from .models import Organisation, Role
 from .selectors import get_visible_or_404, national_authority, organisation_staff
@@ -59,16 +60,23 @@ def home(request):
 
 
 def _follow_up(request, membership) -> dict:
-    """Clinicians see the visits to act on, pharmacists the batches to release, patients their own
-    next visits and reminder choices."""
+    """Clinicians see the visits to act on, pharmacists the batches to release, both and the
+    authority's reviewers the expedited reports waiting on them; patients their own next visits and
+    reminder choices."""
     if membership.role == Role.CLINICIAN:
         return {
             "visit_sections": clinician_worklist(user=request.user, today=timezone.localdate()),
             "at_risk": patients_at_risk(user=request.user),
             "today": timezone.localdate(),
+            "report_queue": expedited_report_queue(user=request.user),
         }
     if membership.role == Role.PHARMACIST:
-        return {"batches_in_testing": batches_in_testing(user=request.user)}
+        return {
+            "batches_in_testing": batches_in_testing(user=request.user),
+            "report_queue": expedited_report_queue(user=request.user),
+        }
+    if membership.role == Role.REVIEWER:
+        return {"report_queue": expedited_report_queue(user=request.user)}
     patient = getattr(request.user, "patient", None)
     if membership.role == Role.PATIENT and patient is not None:
         return {

@@ -6,6 +6,7 @@ from atmp_clinic.exemptions.api import ExemptionRequestViewSet
 from atmp_clinic.followup.api import VisitViewSet
 from atmp_clinic.manufacturing.api import BatchViewSet
 from atmp_clinic.patients.api import PatientViewSet
+from atmp_clinic.registry.api import AdverseEventViewSet
 
 # Namespaced: the router's names (patient-list, patient-detail) are the browser UI's names too.
 app_name = "api"
@@ -16,6 +17,7 @@ router.register("patients", PatientViewSet, basename="patient")
 router.register("exemptions", ExemptionRequestViewSet, basename="exemption")
 router.register("batches", BatchViewSet, basename="batch")
 router.register("visits", VisitViewSet, basename="visit")
+router.register("adverse-events", AdverseEventViewSet, basename="adverse-event")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

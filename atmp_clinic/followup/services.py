@@ -26,6 +26,8 @@ from .models import (
 )
 from .selectors import may_amend_plan
 
+# An extra visit the authority asks for records at least how the patient is and what happened.
+EXTRA_VISIT_COLLECTS = ["vital_status", "adverse_events"]
 NOT_A_CLINICIAN = "Only a clinician of the patient's hospital can record follow-up visits."
 NOT_A_DECIDER = "Only a decider of the authority that granted the exemption can amend its follow-up plan."
 
@@ -340,7 +342,7 @@ def plan_amend(
         window = relativedelta(days=extra["window_days"])
         new_visits.append(
             FollowUpVisit(plan=plan, label=extra["label"], due_on=due, window_opens_on=due - window,
-                          window_closes_on=due + window, modality=extra["modality"], collects=[])
+                          window_closes_on=due + window, modality=extra["modality"], collects=EXTRA_VISIT_COLLECTS)
         )  # fmt: skip
     for visit in new_visits:
         visit.added_by_amendment = True

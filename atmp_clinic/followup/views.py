@@ -10,6 +10,7 @@ from atmp_clinic.accounts.selectors import active_membership
 from atmp_clinic.audit.selectors import events_for
 from atmp_clinic.exemptions.views import add_errors
 from atmp_clinic.patients import services as patient_services
+from atmp_clinic.registry.views import plan_adverse_events_context, visit_outcome_context
 
 from . import services
 from .calendar import visits_calendar
@@ -79,6 +80,7 @@ def visit_detail(request, pk: int, *, failed_step: str = "", failed_form=None, s
         "steps": steps,
         "events": _trail(visit),
         "reminders": visit_messages(visit=visit),
+        **visit_outcome_context(request, visit),
     }
     return render(request, "followup/visit_detail.html", context, status=status)
 
@@ -118,6 +120,7 @@ def plan_detail(request, pk: int, *, amend_form=None, status: int = 200):
         "visits": plan.visits.order_by("due_on"),
         "amend_form": (amend_form or PlanAmendForm()) if _may_amend(request, plan) else None,
         "events": _trail(plan),
+        **plan_adverse_events_context(request, plan),
     }
     return render(request, "followup/plan_detail.html", context, status=status)
 

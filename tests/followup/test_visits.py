@@ -219,6 +219,7 @@ def test_the_authority_lengthens_a_plan_and_adds_a_visit(plan):
     added = plan.visits.filter(added_by_amendment=True).order_by("due_on")
     assert (plan.duration_years, plan.ends_on.year - plan.starts_on.year) == (17, 17)
     assert [v.label for v in added] == ["Extra MRI", "Year 16", "Year 17"]
+    assert added[0].collects == ["vital_status", "adverse_events"]  # its outcome can be recorded
     event = events_for(obj=plan).get()
     assert (event.action, event.before["duration_years"], event.reason) == (
         "follow_up_plan_amended", 15, "New safety signal for the class.",

@@ -1,0 +1,242 @@
+"""What follow-up finds (SPEC §2): the outcome of each visit, adverse events with their grading,
+and the expedited reports a serious adverse reaction owes the authority. Corrected with a reason,
+never deleted; the audit trail keeps every earlier value."""
+
+import operator
+from functools import reduce
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from atmp_clinic.accounts.models import Organisation, User
+from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
+from atmp_clinic.patients.models import Patient
+
+from .grading import EQ5D5L_DIMENSIONS
+
+
+class Section(models.TextChoices):
+    """What a visit collects, as its template names it (followup VisitDefinition.collects)."""
+
+    VITAL_STATUS = "vital_status", "Vital status"
+    DISEASE_RESPONSE = "disease_response", "Disease response"
+    ECOG = "ecog", "ECOG performance status"
+    ADVERSE_EVENTS = "adverse_events", "Adverse events"
+    LABORATORY = "laboratory", "Laboratory results"
+    QUALITY_OF_LIFE = "eq5d5l", "Quality of life (EQ-5D-5L)"
+    REPLICATION_COMPETENT_VECTOR = "replication_competent_vector", "Replication-competent vector test"
+
+
+class Finding(models.TextChoices):
+    DETECTED = "detected", "Detected"
+    NOT_DETECTED = "not_detected", "Not detected"
+
+
+class OutcomeRecord(models.Model):
+    class VitalStatus(models.TextChoices):
+        ALIVE = "alive", "Alive"
+        DEAD = "dead", "Dead"
+        UNKNOWN = "unknown", "Unknown (not reached)"
+
+    class Response(models.TextChoices):
+        COMPLETE = "CR", "Complete response (CR)"
+        PARTIAL = "PR", "Partial response (PR)"
+        STABLE = "SD", "Stable disease (SD)"
+        PROGRESSIVE = "PD", "Progressive disease (PD)"
+        RELAPSE = "relapse", "Relapse"
+        NOT_EVALUABLE = "not_evaluable", "Not evaluable"
+
+    visit = models.OneToOneField(FollowUpVisit, on_delete=models.PROTECT, related_name="outcome")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="outcomes")
+    vital_status = models.CharField(max_length=10, choices=VitalStatus.choices)
+    date_of_death = models.DateField(null=True, blank=True)
+    cause_of_death = models.CharField(max_length=200, blank=True)
+    disease_response = models.CharField(max_length=15, choices=Response.choices, blank=True)
+    ecog = models.PositiveSmallIntegerField(
+        "ECOG performance status", null=True, blank=True, validators=[MaxValueValidator(5)]
+    )
+    # Laboratory: what ATMP follow-up watches (vector safety, persistence, immune reconstitution).
+    replication_competent_vector = models.CharField(max_length=15, choices=Finding.choices, blank=True)
+    vector_copy_number = models.DecimalField(
+        "vector copy number (copies per cell)", max_digits=8, decimal_places=3, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+    )  # fmt: skip
+    car_t_persistence = models.CharField(
+        "CAR-T persistence", max_length=15, choices=Finding.choices, blank=True
+    )
+    b_cell_aplasia = models.BooleanField("B-cell aplasia", null=True, blank=True)
+    igg_g_per_l = models.DecimalField(
+        "IgG (g/L)", max_digits=5, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    # EQ-5D-5L: five dimensions at levels 1-5 and the visual analogue scale; no index is computed.
+    eq5d_mobility = models.PositiveSmallIntegerField(null=True, blank=True)
+    eq5d_self_care = models.PositiveSmallIntegerField(null=True, blank=True)
+    eq5d_usual_activities = models.PositiveSmallIntegerField(null=True, blank=True)
+    eq5d_pain_discomfort = models.PositiveSmallIntegerField(null=True, blank=True)
+    eq5d_anxiety_depression = models.PositiveSmallIntegerField(null=True, blank=True)
+    eq5d_vas = models.PositiveSmallIntegerField("EQ VAS (0-100)", null=True, blank=True)
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["patient", "visit__due_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(vital_status="dead", date_of_death__isnull=False)
+                | ~Q(vital_status="dead") & Q(date_of_death__isnull=True),
+                name="outcome_death_has_date",
+            ),
+            models.CheckConstraint(condition=Q(ecog__lte=5), name="outcome_ecog_0_to_5"),
+            models.CheckConstraint(
+                condition=reduce(
+                    operator.and_,
+                    (
+                        Q(**{f"eq5d_{name}__range": (1, 5)}) | Q(**{f"eq5d_{name}__isnull": True})
+                        for name in EQ5D5L_DIMENSIONS
+                    ),
+                ),
+                name="outcome_eq5d_levels_1_to_5",
+            ),
+            models.CheckConstraint(condition=Q(eq5d_vas__lte=100), name="outcome_eq5d_vas_0_to_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"outcome of {self.visit}"
+
+
+class Relatedness(models.TextChoices):
+    NOT_RELATED = "not_related", "Not related"
+    UNLIKELY = "unlikely", "Unlikely"
+    POSSIBLE = "possible", "Possible"
+    PROBABLE = "probable", "Probable"
+    DEFINITE = "definite", "Definite"
+
+
+RELATED = (Relatedness.POSSIBLE, Relatedness.PROBABLE, Relatedness.DEFINITE)
+
+
+class Seriousness(models.TextChoices):
+    """ICH E2A's seriousness criteria."""
+
+    DEATH = "death", "Results in death"
+    LIFE_THREATENING = "life_threatening", "Is life-threatening"
+    HOSPITALISATION = "hospitalisation", "Requires or prolongs hospitalisation"
+    DISABILITY = "disability", "Results in persistent or significant disability"
+    CONGENITAL_ANOMALY = "congenital_anomaly", "Is a congenital anomaly or birth defect"
+    MEDICALLY_IMPORTANT = "medically_important", "Is otherwise medically important"
+
+
+class SpecialInterest(models.TextChoices):
+    """SPEC §2's adverse events of special interest."""
+
+    NEW_MALIGNANCY = "new_malignancy", "New malignancy"
+    T_CELL_MALIGNANCY = "t_cell_malignancy", "T-cell malignancy"
+    NEUROLOGICAL = "neurological", "New neurological disorder"
+    AUTOIMMUNE = "autoimmune", "New autoimmune disorder"
+    HAEMATOLOGICAL = "haematological", "New haematological disorder"
+    SERIOUS_INFECTION = "serious_infection", "Serious infection"
+    REPLICATION_COMPETENT_VECTOR = "replication_competent_vector", "Replication-competent vector"
+
+
+class AdverseEvent(models.Model):
+    class Kind(models.TextChoices):
+        GENERAL = "general", "Adverse event (CTCAE)"
+        CRS = "crs", "Cytokine release syndrome (ASTCT)"
+        ICANS = "icans", "Immune effector cell-associated neurotoxicity syndrome (ASTCT)"
+
+    class Outcome(models.TextChoices):
+        RECOVERED = "recovered", "Recovered"
+        RECOVERING = "recovering", "Recovering"
+        NOT_RECOVERED = "not_recovered", "Not recovered"
+        RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", "Recovered with sequelae"
+        FATAL = "fatal", "Fatal"
+        UNKNOWN = "unknown", "Unknown"
+
+    plan = models.ForeignKey(FollowUpPlan, on_delete=models.PROTECT, related_name="adverse_events")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="adverse_events")
+    visit = models.ForeignKey(
+        FollowUpVisit, on_delete=models.PROTECT, null=True, blank=True, related_name="adverse_events",
+        help_text="The visit it was reported at, if any.",
+    )  # fmt: skip
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GENERAL)
+    term = models.CharField(max_length=200, help_text="The event's name, e.g. a MedDRA preferred term.")
+    onset_on = models.DateField()
+    resolved_on = models.DateField(null=True, blank=True)
+    grade = models.PositiveSmallIntegerField(help_text="CTCAE grade 1-5; for CRS and ICANS the ASTCT grade.")
+    grading_criteria = models.JSONField(default=dict, blank=True, help_text="ASTCT criteria as asked.")
+    grading_reasons = models.JSONField(default=list, blank=True, help_text="How the grade was computed.")
+    serious = models.BooleanField(default=False)
+    seriousness = models.JSONField(default=list, blank=True, help_text="Seriousness criteria met.")
+    relatedness = models.CharField(max_length=15, choices=Relatedness.choices)
+    outcome = models.CharField(max_length=25, choices=Outcome.choices)
+    special_interest = models.JSONField(default=list, blank=True)
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["patient", "onset_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grade__gte=1, grade__lte=5), name="adverse_event_grade_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(grade=5, outcome="fatal") | ~Q(grade=5) & ~Q(outcome="fatal"),
+                name="adverse_event_grade_5_is_fatal",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_on__isnull=True) | Q(resolved_on__gte=models.F("onset_on")),
+                name="adverse_event_resolved_after_onset",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term}, grade {self.grade}, from {self.onset_on}"
+
+    @property
+    def is_serious_adverse_reaction(self) -> bool:
+        return self.serious and self.relatedness in RELATED
+
+    @property
+    def is_of_special_interest(self) -> bool:
+        return bool(self.special_interest)
+
+
+class ExpeditedReport(models.Model):
+    """A serious adverse reaction told to the authority within its deadline (SPEC §2): opened with
+    the event, submitted by the hospital, acknowledged by the authority."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "To be submitted"
+        SUBMITTED = "submitted", "Submitted"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+
+    adverse_event = models.OneToOneField(
+        AdverseEvent, on_delete=models.PROTECT, related_name="expedited_report"
+    )
+    hospital = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    authority = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="expedited_reports")
+    due_on = models.DateField()
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.OPEN)
+    narrative = models.TextField(blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["due_on"]
+        indexes = [models.Index(fields=["authority", "status", "due_on"], name="expedited_report_queue")]
+
+    def __str__(self) -> str:
+        return f"expedited report on {self.adverse_event}, due {self.due_on}"
+
+    @property
+    def is_overdue(self) -> bool:
+        if self.submitted_at:
+            return timezone.localdate(self.submitted_at) > self.due_on
+        return timezone.localdate() > self.due_on

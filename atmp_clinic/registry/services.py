@@ -1,0 +1,248 @@
+"""Writes to the registry: a visit's outcome, adverse events (CRS and ICANS graded from the ASTCT
+criteria), and the expedited report a serious adverse reaction opens. Only the clinicians of the
+patient's hospital record; the hospital submits reports, the authority acknowledges them. Every
+write is audited."""
+
+import dataclasses
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from atmp_clinic.accounts.models import Role, User
+from atmp_clinic.accounts.selectors import has_role_in
+from atmp_clinic.audit.services import record_event
+from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
+from atmp_clinic.patients import services as patient_services
+
+from .grading import CrsCriteria, IcansCriteria, eq5d5l_profile, grade_crs, grade_icans
+from .models import (
+    AdverseEvent,
+    ExpeditedReport,
+    OutcomeRecord,
+    Section,
+    Seriousness,
+    SpecialInterest,
+)
+
+NOT_A_CLINICIAN = "Only a clinician of the patient's hospital records outcomes and adverse events."
+# Which fields each section of a visit fills (the sections come from the visit's template).
+SECTION_FIELDS = {
+    Section.VITAL_STATUS: ("vital_status", "date_of_death", "cause_of_death"),
+    Section.DISEASE_RESPONSE: ("disease_response",),
+    Section.ECOG: ("ecog",),
+    Section.LABORATORY: ("vector_copy_number", "car_t_persistence", "b_cell_aplasia", "igg_g_per_l"),
+    Section.QUALITY_OF_LIFE: (
+        "eq5d_mobility", "eq5d_self_care", "eq5d_usual_activities", "eq5d_pain_discomfort",
+        "eq5d_anxiety_depression", "eq5d_vas",
+    ),
+    Section.REPLICATION_COMPETENT_VECTOR: ("replication_competent_vector",),
+}  # fmt: skip
+EQ5D_FIELDS = SECTION_FIELDS[Section.QUALITY_OF_LIFE][:5]
+
+
+def _require_clinician(actor: User, patient) -> None:
+    if not has_role_in(user=actor, organisation=patient.hospital, roles={Role.CLINICIAN}):
+        raise PermissionDenied(NOT_A_CLINICIAN)
+
+
+def _check_date(value: date | None, *, field: str, what: str, plan: FollowUpPlan) -> None:
+    if value is None:
+        return
+    if value < plan.starts_on:
+        raise ValidationError(
+            {field: f"The {what} cannot be before the administration on {plan.starts_on:%d %B %Y}."}
+        )
+    if value > timezone.localdate():
+        raise ValidationError({field: f"The {what} cannot be in the future."})
+
+
+def visit_sections(visit: FollowUpVisit) -> list[str]:
+    """The outcome sections this visit asks for, in the order of its template."""
+    return [section for section in visit.collects if section in SECTION_FIELDS]
+
+
+@transaction.atomic
+def outcome_record(*, actor: User, visit: FollowUpVisit, **fields) -> OutcomeRecord:
+    """What the visit found, section by section as its template asks. A death recorded here is the
+    patient's death: it ends their follow-up."""
+    visit = (
+        FollowUpVisit.objects.select_for_update(of=("self",))
+        .select_related("plan__patient__hospital")
+        .get(pk=visit.pk)
+    )
+    plan, patient = visit.plan, visit.plan.patient
+    _require_clinician(actor, patient)
+    if visit.status != FollowUpVisit.Status.COMPLETED:
+        raise ValidationError("Record that the visit took place before its outcome.")
+    if OutcomeRecord.objects.filter(visit=visit).exists():
+        raise ValidationError("This visit's outcome is already recorded.")
+    asked = {name for section in visit_sections(visit) for name in SECTION_FIELDS[section]}
+    given = {name: value for name, value in fields.items() if value not in (None, "")}
+    if unasked := sorted(set(given) - asked):
+        raise ValidationError(f"This visit does not collect: {', '.join(unasked)}.")
+    if "vital_status" in asked and "vital_status" not in given:
+        raise ValidationError({"vital_status": "Say whether the patient is alive."})
+    if given.get("vital_status") == OutcomeRecord.VitalStatus.DEAD:
+        if "date_of_death" not in given:
+            raise ValidationError({"date_of_death": "Give the date of death."})
+        _check_date(given["date_of_death"], field="date_of_death", what="date of death", plan=plan)
+    elif "date_of_death" in given or "cause_of_death" in given:
+        raise ValidationError({"date_of_death": "A date and cause of death go with the vital status 'dead'."})
+    if any(name in given for name in (*EQ5D_FIELDS, "eq5d_vas")):  # all five dimensions and the VAS, or none
+        levels = {name.removeprefix("eq5d_"): given.get(name) for name in EQ5D_FIELDS}
+        try:
+            eq5d5l_profile(levels, given.get("eq5d_vas"))
+        except ValueError as error:
+            raise ValidationError(f"EQ-5D-5L: {error}") from None
+    outcome = OutcomeRecord(visit=visit, patient=patient, recorded_by=actor, **given)
+    outcome.full_clean(exclude=["visit", "patient", "recorded_by"])
+    outcome.save()
+    record_event(actor=actor, obj=outcome, action="outcome_recorded", after=given)
+    if outcome.vital_status == OutcomeRecord.VitalStatus.DEAD and not patient.date_of_death:
+        patient_services.patient_record_death(
+            actor=actor, patient=patient, date_of_death=outcome.date_of_death
+        )
+    return outcome
+
+
+def _grading(
+    kind: str, *, crs: CrsCriteria | None, icans: IcansCriteria | None, fatal: bool
+) -> tuple[int, dict, list]:
+    criteria, grading = (
+        (crs, grade_crs(crs)) if kind == AdverseEvent.Kind.CRS else (icans, grade_icans(icans))
+    )
+    if grading.grade == 0:
+        raise ValidationError({"grade": " ".join(grading.reasons)})
+    reasons = list(grading.reasons)
+    if fatal:  # ASTCT: grade 5 is death from the syndrome, which the clinician records
+        reasons.append("Fatal outcome: grade 5.")
+    return (5 if fatal else grading.grade), dataclasses.asdict(criteria), reasons
+
+
+@transaction.atomic
+def adverse_event_record(
+    *,
+    actor: User,
+    plan: FollowUpPlan,
+    term: str,
+    onset_on: date,
+    relatedness: str,
+    outcome: str,
+    kind: str = AdverseEvent.Kind.GENERAL,
+    grade: int | None = None,
+    crs: CrsCriteria | None = None,
+    icans: IcansCriteria | None = None,
+    serious: bool = False,
+    seriousness: list[str] | tuple = (),
+    special_interest: list[str] | tuple = (),
+    resolved_on: date | None = None,
+    visit: FollowUpVisit | None = None,
+) -> AdverseEvent:
+    """An adverse event after the administration. A serious one that may be related to the product
+    (a serious adverse reaction) opens an expedited report to the authority."""
+    plan = FollowUpPlan.objects.select_related("patient__hospital", "administration__request__authority").get(
+        pk=plan.pk
+    )
+    patient = plan.patient
+    _require_clinician(actor, patient)
+    if visit is not None and visit.plan_id != plan.pk:
+        raise ValidationError({"visit": "That visit belongs to another patient's plan."})
+    _check_date(onset_on, field="onset_on", what="onset", plan=plan)
+    if resolved_on is not None and resolved_on < onset_on:
+        raise ValidationError({"resolved_on": "An event cannot resolve before its onset."})
+    _check_date(resolved_on, field="resolved_on", what="resolution", plan=plan)
+    if patient.date_of_death and onset_on > patient.date_of_death:
+        raise ValidationError({"onset_on": f"The patient died on {patient.date_of_death:%d %B %Y}."})
+    fatal = outcome == AdverseEvent.Outcome.FATAL
+    criteria, reasons = {}, []
+    if kind in (AdverseEvent.Kind.CRS, AdverseEvent.Kind.ICANS):
+        if (crs if kind == AdverseEvent.Kind.CRS else icans) is None:
+            raise ValidationError({"grade": "Answer the ASTCT criteria: the grade is computed from them."})
+        grade, criteria, reasons = _grading(kind, crs=crs, icans=icans, fatal=fatal)
+    elif grade is None or not 1 <= grade <= 5:
+        raise ValidationError({"grade": "The CTCAE grade is 1 to 5."})
+    if grade == 5 and not fatal:
+        raise ValidationError(
+            {"outcome": "Grade 5 is death related to the event: the outcome must be fatal."}
+        )
+    if fatal and grade != 5:
+        raise ValidationError({"grade": "A fatal event is grade 5."})
+    seriousness, special_interest = sorted(set(seriousness)), sorted(set(special_interest))
+    if unknown := set(seriousness) - set(Seriousness.values):
+        raise ValidationError({"seriousness": f"Unknown seriousness criteria: {', '.join(sorted(unknown))}."})
+    if unknown := set(special_interest) - set(SpecialInterest.values):
+        raise ValidationError({"special_interest": f"Unknown: {', '.join(sorted(unknown))}."})
+    if fatal and Seriousness.DEATH not in seriousness:
+        raise ValidationError({"seriousness": "A fatal event is serious: it results in death."})
+    if Seriousness.DEATH in seriousness and not fatal:
+        raise ValidationError({"outcome": "An event that results in death has a fatal outcome."})
+    if serious and not seriousness:
+        raise ValidationError({"seriousness": "Say which seriousness criteria the event meets."})
+    if seriousness and not serious:
+        raise ValidationError({"serious": "An event that meets seriousness criteria is serious."})
+    event = AdverseEvent(
+        plan=plan, patient=patient, visit=visit, kind=kind, term=term.strip(), onset_on=onset_on,
+        resolved_on=resolved_on, grade=grade, grading_criteria=criteria, grading_reasons=reasons,
+        serious=serious, seriousness=seriousness, relatedness=relatedness, outcome=outcome,
+        special_interest=special_interest, recorded_by=actor,
+    )  # fmt: skip
+    event.full_clean(exclude=["plan", "patient", "visit", "recorded_by"])
+    event.save()
+    record_event(
+        actor=actor, obj=event, action="adverse_event_recorded",
+        after={"term": event.term, "kind": kind, "grade": grade, "serious": serious, "seriousness": seriousness,
+               "relatedness": relatedness, "outcome": outcome, "special_interest": special_interest},
+    )  # fmt: skip
+    if event.is_serious_adverse_reaction:
+        _open_expedited_report(event, actor=actor)
+    return event
+
+
+def _open_expedited_report(event: AdverseEvent, *, actor: User) -> ExpeditedReport:
+    authority = event.plan.administration.request.authority
+    # Every authority states both deadlines (SPEC §2's defaults are 15 and 7 days).
+    urgent = {Seriousness.DEATH, Seriousness.LIFE_THREATENING} & set(event.seriousness)
+    deadline = authority.expedited_report_deadline_fatal if urgent else authority.expedited_report_deadline
+    # The clock starts when the hospital learns of it: when the event is recorded.
+    report = ExpeditedReport.objects.create(
+        adverse_event=event, hospital=event.patient.hospital, authority=authority,
+        due_on=timezone.localdate(timezone.now() + deadline),
+    )  # fmt: skip
+    record_event(actor=actor, obj=report, action="expedited_report_opened", after={"due_on": report.due_on})
+    return report
+
+
+@transaction.atomic
+def expedited_report_submit(*, actor: User, report: ExpeditedReport, narrative: str) -> ExpeditedReport:
+    report = ExpeditedReport.objects.select_for_update().get(pk=report.pk)
+    if not has_role_in(user=actor, organisation=report.hospital, roles={Role.CLINICIAN, Role.PHARMACIST}):
+        raise PermissionDenied("Only the staff of the patient's hospital submit its expedited reports.")
+    if report.status != ExpeditedReport.Status.OPEN:
+        raise ValidationError(f"This report is already {report.get_status_display().lower()}.")
+    narrative = narrative.strip()
+    if not narrative:
+        raise ValidationError({"narrative": "Describe the case: what happened, when, what was done."})
+    report.status, report.narrative = ExpeditedReport.Status.SUBMITTED, narrative
+    report.submitted_at, report.submitted_by = timezone.now(), actor
+    report.save()
+    record_event(
+        actor=actor, obj=report, action="expedited_report_submitted",
+        after={"late": report.is_overdue, "due_on": report.due_on},
+    )  # fmt: skip
+    return report
+
+
+@transaction.atomic
+def expedited_report_acknowledge(*, actor: User, report: ExpeditedReport) -> ExpeditedReport:
+    report = ExpeditedReport.objects.select_for_update().get(pk=report.pk)
+    if not has_role_in(user=actor, organisation=report.authority, roles={Role.REVIEWER}):
+        raise PermissionDenied("Only the authority's reviewers acknowledge its expedited reports.")
+    if report.status != ExpeditedReport.Status.SUBMITTED:
+        raise ValidationError("Only a submitted report can be acknowledged.")
+    report.status = ExpeditedReport.Status.ACKNOWLEDGED
+    report.acknowledged_at, report.acknowledged_by = timezone.now(), actor
+    report.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
+    record_event(actor=actor, obj=report, action="expedited_report_acknowledged")
+    return report

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+# visits/<pk>/outcome/ must be tried before followup's visits/<pk>/<step>/, which would answer it 404:
+# atmp_clinic/urls.py includes this module before the follow-up one.
+urlpatterns = [
+    path("visits/<int:pk>/outcome/", views.visit_outcome, name="visit-outcome"),
+    path("plans/<int:pk>/adverse-events/new/", views.adverse_event_new, name="adverse-event-new"),
+    path("adverse-events/<int:pk>/", views.adverse_event_detail, name="adverse-event-detail"),
+    path("expedited-reports/<int:pk>/", views.expedited_report_detail, name="expedited-report-detail"),
+    path("expedited-reports/<int:pk>/submit/", views.expedited_report_submit, name="expedited-report-submit"),
+    path(
+        "expedited-reports/<int:pk>/acknowledge/",
+        views.expedited_report_acknowledge,
+        name="expedited-report-acknowledge",
+    ),
+]

@@ -1,0 +1,258 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from atmp_clinic.accounts.models import Role
+from atmp_clinic.accounts.selectors import has_role_in
+from atmp_clinic.audit.selectors import events_for
+from atmp_clinic.exemptions.views import add_errors
+from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
+from atmp_clinic.followup.selectors import may_change_visit, plans_visible_to, visits_visible_to
+
+from . import grading, services
+from .forms import AdverseEventForm, OutcomeForm, ReportSubmitForm
+from .models import AdverseEvent, ExpeditedReport, OutcomeRecord, Seriousness, SpecialInterest
+from .selectors import adverse_events_visible_to, expedited_reports_visible_to, outcomes_visible_to
+
+# How each ASTCT criterion reads on the event's page: its label and, for a choice, the choice's labels.
+CRITERIA_LABELS = {
+    AdverseEvent.Kind.CRS: [
+        ("fever", "Fever ≥ 38.0 °C", None),
+        ("fever_masked_by_treatment", "Fever masked by antipyretic or anti-cytokine treatment", None),
+        ("hypotension", "Hypotension", None),
+        ("vasopressors", "Vasopressors", grading.VASOPRESSORS),
+        ("oxygen", "Oxygen for hypoxia", grading.OXYGEN_SUPPORT),
+    ],
+    AdverseEvent.Kind.ICANS: [
+        ("ice_score", "ICE score", None),
+        ("consciousness", "Level of consciousness", grading.CONSCIOUSNESS),
+        ("seizure", "Seizures", grading.SEIZURES),
+        ("motor", "Motor findings", grading.MOTOR_FINDINGS),
+        ("raised_icp", "Raised intracranial pressure or cerebral oedema", grading.RAISED_ICP),
+    ],
+}
+
+
+def _guarded(call, on_error) -> bool:
+    """Run a service; its refusal goes on the form, and a person it is not for gets 404."""
+    try:
+        call()
+    except PermissionDenied:
+        raise Http404 from None
+    except ValidationError as error:
+        on_error(error)
+        return False
+    return True
+
+
+def _trail(obj) -> list[tuple]:
+    return [(event, event.action.replace("_", " ").capitalize()) for event in events_for(obj=obj)]
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# --- Outcome of a visit ----------------------------------------------------------------------------
+
+
+def _may_record_outcome(request, visit: FollowUpVisit, outcome: OutcomeRecord | None) -> bool:
+    return (
+        outcome is None
+        and visit.status == FollowUpVisit.Status.COMPLETED
+        and bool(services.visit_sections(visit))
+        and may_change_visit(user=request.user, visit=visit)
+    )
+
+
+def visit_outcome_context(request, visit: FollowUpVisit) -> dict:
+    """What templates/registry/_visit_outcome.html needs on the visit page: the recorded outcome, and
+    the form to record it for the hospital's clinicians while there is none."""
+    outcome = outcomes_visible_to(user=request.user).filter(visit=visit).first()
+    form = OutcomeForm(visit=visit) if _may_record_outcome(request, visit, outcome) else None
+    return {"outcome": outcome, "outcome_form": form}
+
+
+@login_required
+@require_POST
+def visit_outcome(request, pk: int):
+    visits = visits_visible_to(user=request.user).select_related("plan__patient__hospital")
+    visit = get_object_or_404(visits, pk=pk)
+    outcome = OutcomeRecord.objects.filter(visit=visit).first()
+    if not may_change_visit(user=request.user, visit=visit):
+        raise Http404
+    if outcome is not None:
+        messages.error(request, "This visit's outcome is already recorded.")
+        return redirect("visit-detail", pk=visit.pk)
+    form = OutcomeForm(request.POST, visit=visit)
+    if form.is_valid() and _guarded(
+        lambda: services.outcome_record(actor=request.user, visit=visit, **form.outcome()),
+        lambda error: add_errors(form, error),
+    ):
+        messages.success(request, "The visit's outcome is recorded.")
+        return redirect("visit-detail", pk=visit.pk)
+    # The visit page belongs to follow-up; the refused form comes back on a page of its own, as typed.
+    context = {"visit": visit, "plan": visit.plan, "outcome": None, "outcome_form": form}
+    return render(request, "registry/outcome_form.html", context, status=400)
+
+
+# --- Adverse events --------------------------------------------------------------------------------
+
+
+def may_record_adverse_event(request, plan: FollowUpPlan) -> bool:
+    return has_role_in(user=request.user, organisation=plan.patient.hospital, roles={Role.CLINICIAN})
+
+
+def plan_adverse_events_context(request, plan: FollowUpPlan) -> dict:
+    """What templates/registry/_plan_adverse_events.html needs on the plan page."""
+    events = (
+        adverse_events_visible_to(user=request.user)
+        .filter(plan=plan)
+        .select_related("expedited_report")
+        .order_by("-onset_on", "-pk")
+    )
+    return {
+        "adverse_events": [_event_row(event) for event in events],
+        "may_record_adverse_event": may_record_adverse_event(request, plan),
+    }
+
+
+def _event_row(event: AdverseEvent) -> dict:
+    return {
+        "event": event,
+        "seriousness": [Seriousness(value).label for value in event.seriousness],
+        "special_interest": [SpecialInterest(value).label for value in event.special_interest],
+    }
+
+
+@login_required
+def adverse_event_new(request, pk: int):
+    plans = plans_visible_to(user=request.user).select_related("patient__hospital", "administration")
+    plan = get_object_or_404(plans, pk=pk)
+    if not may_record_adverse_event(request, plan):
+        raise Http404
+    if request.method != "POST":
+        form = AdverseEventForm(plan=plan, initial={"visit": request.GET.get("visit")})
+        return render(request, "registry/adverse_event_form.html", {"plan": plan, "form": form})
+    form = AdverseEventForm(request.POST, plan=plan)
+    recorded = []
+    if form.is_valid() and _guarded(
+        lambda: recorded.append(
+            services.adverse_event_record(actor=request.user, plan=plan, **form.adverse_event())
+        ),
+        form.add_service_error,
+    ):
+        event = recorded[0]
+        message = "The adverse event is recorded."
+        if hasattr(event, "expedited_report"):
+            message += f" It is a serious adverse reaction: report it to the authority by {event.expedited_report.due_on:%d %B %Y}."
+        messages.success(request, message)
+        return redirect("adverse-event-detail", pk=event.pk)
+    return render(request, "registry/adverse_event_form.html", {"plan": plan, "form": form}, status=400)
+
+
+def _criteria_rows(event: AdverseEvent) -> list[tuple[str, str]]:
+    rows = []
+    for key, label, choices in CRITERIA_LABELS.get(event.kind, []):
+        value = event.grading_criteria.get(key)
+        if choices is not None:
+            shown = _capitalised(choices.get(value, str(value)))
+        elif isinstance(value, bool):
+            shown = "Yes" if value else "No"
+        else:
+            shown = "Not performed (unarousable)" if value is None else f"{value}/{grading.ICE_SCORE_MAX}"
+        rows.append((label, shown))
+    return rows
+
+
+@login_required
+def adverse_event_detail(request, pk: int):
+    events = adverse_events_visible_to(user=request.user).select_related(
+        "plan__patient__hospital", "visit", "recorded_by"
+    )
+    event = get_object_or_404(events, pk=pk)
+    # The authority sees a report only once the hospital has submitted it.
+    report = expedited_reports_visible_to(user=request.user).filter(adverse_event=event).first()
+    context = {
+        "event": event,
+        "plan": event.plan,
+        "row": _event_row(event),
+        "criteria": _criteria_rows(event),
+        "report": report,
+        "events": _trail(event),
+    }
+    return render(request, "registry/adverse_event_detail.html", context)
+
+
+# --- Expedited reports -----------------------------------------------------------------------------
+
+
+def _visible_report(request, pk: int) -> ExpeditedReport:
+    reports = expedited_reports_visible_to(user=request.user).select_related(
+        "adverse_event__patient", "adverse_event__plan", "hospital", "authority", "submitted_by",
+        "acknowledged_by",
+    )  # fmt: skip
+    return get_object_or_404(reports, pk=pk)
+
+
+def _may_submit(request, report: ExpeditedReport) -> bool:
+    return report.status == ExpeditedReport.Status.OPEN and has_role_in(
+        user=request.user, organisation=report.hospital, roles={Role.CLINICIAN, Role.PHARMACIST}
+    )
+
+
+def _may_acknowledge(request, report: ExpeditedReport) -> bool:
+    return report.status == ExpeditedReport.Status.SUBMITTED and has_role_in(
+        user=request.user, organisation=report.authority, roles={Role.REVIEWER}
+    )
+
+
+@login_required
+def expedited_report_detail(request, pk: int, *, submit_form=None, acknowledge_errors=(), status: int = 200):
+    report = _visible_report(request, pk)
+    context = {
+        "report": report,
+        "event": report.adverse_event,
+        "submit_form": (submit_form or ReportSubmitForm()) if _may_submit(request, report) else None,
+        "may_acknowledge": _may_acknowledge(request, report),
+        "acknowledge_errors": acknowledge_errors,
+        "events": _trail(report),
+    }
+    return render(request, "registry/expedited_report_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def expedited_report_submit(request, pk: int):
+    report = _visible_report(request, pk)
+    if not _may_submit(request, report):
+        raise Http404
+    form = ReportSubmitForm(request.POST)
+    if form.is_valid() and _guarded(
+        lambda: services.expedited_report_submit(
+            actor=request.user, report=report, narrative=form.cleaned_data["narrative"]
+        ),
+        lambda error: add_errors(form, error),
+    ):
+        messages.success(request, "The expedited report is submitted to the authority.")
+        return redirect("expedited-report-detail", pk=report.pk)
+    return expedited_report_detail(request, pk, submit_form=form, status=400)
+
+
+@login_required
+@require_POST
+def expedited_report_acknowledge(request, pk: int):
+    report = _visible_report(request, pk)
+    if not _may_acknowledge(request, report):
+        raise Http404
+    refused = []
+    if _guarded(
+        lambda: services.expedited_report_acknowledge(actor=request.user, report=report),
+        lambda error: refused.extend(error.messages),
+    ):
+        messages.success(request, "The expedited report is acknowledged.")
+        return redirect("expedited-report-detail", pk=report.pk)
+    return expedited_report_detail(request, pk, acknowledge_errors=refused, status=400)
