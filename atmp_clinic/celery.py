@@ -54,6 +54,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=5, minute=0),
         "options": {"expires": 3600},
     },
+    "run-waiting-exports": {
+        "task": "registry.run_waiting_exports",
+        "schedule": 300,
+        "options": {"expires": 300},
+    },
     "lapse-unanswered-requests": {
         "task": "exemptions.lapse_unanswered",
         "schedule": crontab(hour=0, minute=15),

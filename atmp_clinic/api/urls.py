@@ -7,6 +7,7 @@ from atmp_clinic.followup.api import VisitViewSet
 from atmp_clinic.manufacturing.api import BatchViewSet
 from atmp_clinic.patients.api import PatientViewSet
 from atmp_clinic.registry.api import AdverseEventViewSet
+from atmp_clinic.registry.api_exports import RegistryCsvExportView, RegistryNdjsonExportView
 
 # Namespaced: the router's names (patient-list, patient-detail) are the browser UI's names too.
 app_name = "api"
@@ -21,5 +22,7 @@ router.register("adverse-events", AdverseEventViewSet, basename="adverse-event")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("registry/export.csv", RegistryCsvExportView.as_view(), name="registry-export-csv"),
+    path("registry/export.ndjson", RegistryNdjsonExportView.as_view(), name="registry-export-ndjson"),
     *router.urls,
 ]

@@ -240,3 +240,45 @@ class ExpeditedReport(models.Model):
         if self.submitted_at:
             return timezone.localdate(self.submitted_at) > self.due_on
         return timezone.localdate() > self.due_on
+
+
+class ExportJob(models.Model):
+    """A registry export run by a worker (large exports would outlast a request): its progress is
+    shown to the analyst, who downloads the file when it is done. The file lies under MEDIA_ROOT
+    and is served only through a view that checks who asks."""
+
+    class Format(models.TextChoices):
+        VISITS_CSV = "visits", "Visits (CSV)"
+        OUTCOMES_CSV = "outcomes", "Outcomes (CSV)"
+        ADVERSE_EVENTS_CSV = "adverse_events", "Adverse events (CSV)"
+        FHIR_NDJSON = "fhir", "FHIR R4 resources (NDJSON)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready to download"
+        FAILED = "failed", "Failed"
+
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    format = models.CharField(max_length=20, choices=Format.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_expected = models.PositiveIntegerField(null=True, blank=True, help_text="Unknown for FHIR.")
+    rows_written = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/", max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} export of {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def percent(self) -> int | None:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_expected:
+            return None
+        return min(99, int(100 * self.rows_written / self.rows_expected))

@@ -4,7 +4,9 @@ patient's hospital record; the hospital submits reports, the authority acknowled
 write is audited."""
 
 import dataclasses
-from datetime import date
+import logging
+import tempfile
+from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -20,11 +22,14 @@ from .grading import CrsCriteria, IcansCriteria, eq5d5l_profile, grade_crs, grad
 from .models import (
     AdverseEvent,
     ExpeditedReport,
+    ExportJob,
     OutcomeRecord,
     Section,
     Seriousness,
     SpecialInterest,
 )
+
+logger = logging.getLogger(__name__)
 
 NOT_A_CLINICIAN = "Only a clinician of the patient's hospital records outcomes and adverse events."
 # Which fields each section of a visit fills (the sections come from the visit's template).
@@ -246,3 +251,80 @@ def expedited_report_acknowledge(*, actor: User, report: ExpeditedReport) -> Exp
     report.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
     record_event(actor=actor, obj=report, action="expedited_report_acknowledged")
     return report
+
+
+EXPORT_PROGRESS_EVERY = 1000  # rows between progress writes: often enough to watch, rarely enough to be cheap
+
+
+@transaction.atomic
+def export_request(*, actor: User, format: str) -> ExportJob:
+    """An analyst asks for an export; a worker writes it (see export_run)."""
+    from . import exports
+
+    if not exports.may_export(actor):
+        raise PermissionDenied("Only registry analysts export registry data.")
+    if format not in ExportJob.Format.values:
+        raise ValidationError({"format": "Choose one of the exports offered."})
+    job = ExportJob.objects.create(requested_by=actor, format=format)
+    record_event(actor=actor, obj=job, action="export_requested", after={"format": format})
+    transaction.on_commit(lambda: _enqueue_export(job.pk))
+    return job
+
+
+def _enqueue_export(job_id: int) -> None:
+    from .tasks import run_export
+
+    try:
+        run_export.delay(job_id)
+    except Exception:  # a broker outage must not fail the request: the job stays queued for the sweep
+        logger.warning("broker unavailable: export %s waits for the sweep", job_id)
+
+
+def exports_waiting(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Jobs still queued a while after they were asked for: enqueued while the broker was down."""
+    cutoff = timezone.now() - older_than
+    return list(
+        ExportJob.objects.filter(status=ExportJob.Status.QUEUED, created_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def export_run(job_id: int) -> ExportJob | None:
+    """Write the export's file, row by row in constant memory, with its progress on the job. Runs
+    once: a redelivered task finds the job no longer queued."""
+    from django.core.files.base import File
+
+    from . import exports, fhir
+
+    if not ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.QUEUED).update(
+        status=ExportJob.Status.RUNNING
+    ):
+        return None
+    job = ExportJob.objects.get(pk=job_id)
+    is_fhir = job.format == ExportJob.Format.FHIR_NDJSON
+    name = f"registry-{job.format}-{job.created_at:%Y%m%d-%H%M%S}-{job.pk}.{'ndjson' if is_fhir else 'csv'}"
+    try:
+        if not is_fhir:
+            job.rows_expected = exports.row_count(job.format)
+            job.save(update_fields=["rows_expected"])
+        lines = fhir.ndjson_lines() if is_fhir else exports.csv_lines(job.format)
+        with tempfile.TemporaryFile("w+b") as spool:
+            for count, line in enumerate(lines, start=1):
+                spool.write(line.encode())
+                if count % EXPORT_PROGRESS_EVERY == 0:
+                    ExportJob.objects.filter(pk=job.pk).update(rows_written=count)
+                job.rows_written = count
+            spool.seek(0)
+            job.file.save(name, File(spool), save=False)
+    except Exception as error:
+        job.status, job.error, job.finished_at = (
+            ExportJob.Status.FAILED,
+            f"{error.__class__.__name__}: {error}",
+            timezone.now(),
+        )
+        job.save(update_fields=["status", "error", "finished_at", "rows_written"])
+        raise
+    job.status, job.finished_at = ExportJob.Status.DONE, timezone.now()
+    job.save(update_fields=["status", "file", "rows_written", "finished_at"])
+    return job

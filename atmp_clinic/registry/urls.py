@@ -15,4 +15,6 @@ urlpatterns = [
         views.expedited_report_acknowledge,
         name="expedited-report-acknowledge",
     ),
+    path("registry/exports/", views.export_list, name="export-list"),
+    path("registry/exports/<int:pk>/download/", views.export_download, name="export-download"),
 ]

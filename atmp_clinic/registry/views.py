@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -14,7 +14,7 @@ from atmp_clinic.followup.selectors import may_change_visit, plans_visible_to, v
 
 from . import grading, services
 from .forms import AdverseEventForm, OutcomeForm, ReportSubmitForm
-from .models import AdverseEvent, ExpeditedReport, OutcomeRecord, Seriousness, SpecialInterest
+from .models import AdverseEvent, ExpeditedReport, ExportJob, OutcomeRecord, Seriousness, SpecialInterest
 from .selectors import adverse_events_visible_to, expedited_reports_visible_to, outcomes_visible_to
 
 # How each ASTCT criterion reads on the event's page: its label and, for a choice, the choice's labels.
@@ -256,3 +256,39 @@ def expedited_report_acknowledge(request, pk: int):
         messages.success(request, "The expedited report is acknowledged.")
         return redirect("expedited-report-detail", pk=report.pk)
     return expedited_report_detail(request, pk, acknowledge_errors=refused, status=400)
+
+
+def _analyst_or_404(request) -> None:
+    from . import exports
+
+    if not exports.may_export(request.user):
+        raise Http404
+
+
+@login_required
+def export_list(request):
+    """The analyst's exports: ask for one, watch it run, download it."""
+    _analyst_or_404(request)
+    jobs = list(ExportJob.objects.filter(requested_by=request.user)[:20])
+    if request.method == "POST":
+        fmt = request.POST.get("format", "")
+        try:
+            services.export_request(actor=request.user, format=fmt)
+        except ValidationError:
+            messages.error(request, "Choose one of the exports offered.")
+        else:
+            messages.success(request, "The export is on its way; this page shows its progress.")
+            return redirect("export-list")
+    context = {
+        "jobs": jobs,
+        "formats": ExportJob.Format.choices,
+        "working": any(job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING) for job in jobs),
+    }
+    return render(request, "registry/exports.html", context)
+
+
+@login_required
+def export_download(request, pk: int):
+    _analyst_or_404(request)
+    job = get_object_or_404(ExportJob, pk=pk, requested_by=request.user, status=ExportJob.Status.DONE)
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])

@@ -1,0 +1,104 @@
+"""Exports run by a worker: asked for on the analyst's page, written with their progress, downloaded
+by the analyst who asked, once."""
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from atmp_clinic.patients import services as patient_services
+from atmp_clinic.patients.models import ConsentKind
+from atmp_clinic.registry import services
+from atmp_clinic.registry.models import ExportJob
+from tests.exemptions.conftest import user
+from tests.followup.conftest import enrolled_patient, plan_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _files_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def consented_plan():
+    plan = plan_for(enrolled_patient())
+    patient_services.consent_give(
+        actor=user("clinician"),
+        patient=plan.patient,
+        kind=ConsentKind.REGISTRY,
+        given_on=timezone.localdate(),
+    )
+    return plan
+
+
+def client_for(username: str) -> Client:
+    client = Client()
+    client.force_login(user(username))
+    return client
+
+
+def test_an_analyst_asks_for_an_export_watches_it_and_downloads_it(
+    consented_plan, django_capture_on_commit_callbacks
+):
+    client = client_for("analyst")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("export-list"), {"format": "visits"})
+    assert response.status_code == 302
+    job = ExportJob.objects.get(requested_by=user("analyst"))
+    assert (job.status, job.percent, job.rows_written) == ("done", 100, job.rows_expected)
+    page = client.get(reverse("export-list")).content.decode()
+    assert "Ready to download" in page and 'http-equiv="refresh"' not in page
+    download = client.get(reverse("export-download", args=[job.pk]))
+    content = b"".join(download.streaming_content).decode()
+    assert download["Content-Disposition"].startswith("attachment")
+    header, *rows = content.splitlines()
+    assert header.startswith("pseudonym,hospital_country,atmp_class,administration_date")
+    assert sum(consented_plan.patient.pseudonym in row for row in rows) == consented_plan.visits.count()
+    assert consented_plan.patient.identity.family_name not in content
+
+
+def test_a_fhir_export_is_one_resource_per_line(consented_plan, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.export_request(actor=user("analyst"), format="fhir")
+    job.refresh_from_db()
+    lines = job.file.open("rb").read().decode().splitlines()
+    assert job.status == "done" and job.rows_expected is None and len(lines) == job.rows_written
+    assert {"Patient", "Procedure", "Consent"} <= {json.loads(line)["resourceType"] for line in lines}
+
+
+def test_a_queued_export_shows_its_progress_page_refreshing():
+    services.export_request(actor=user("analyst"), format="outcomes")  # no worker ran it yet
+    page = client_for("analyst").get(reverse("export-list")).content.decode()
+    assert "Waiting for a worker" in page and 'http-equiv="refresh"' in page
+
+
+def test_an_export_runs_once_whatever_is_redelivered(consented_plan, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.export_request(actor=user("analyst"), format="adverse_events")
+    assert services.export_run(job.pk) is None
+
+
+def test_exports_asked_for_while_the_broker_was_down_are_picked_up_by_the_sweep():
+    job = services.export_request(actor=user("analyst"), format="visits")
+    ExportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timezone.timedelta(minutes=5))
+    assert services.exports_waiting() == [job.pk]
+
+
+@pytest.mark.parametrize("username", ["clinician", "pharmacist", "reviewer", "decider", "patient", "admin"])
+def test_exports_are_for_analysts_only(username, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.export_request(actor=user("analyst"), format="visits")
+    client = client_for(username)
+    assert client.get(reverse("export-list")).status_code == 404
+    assert client.post(reverse("export-list"), {"format": "visits"}).status_code == 404
+    assert client.get(reverse("export-download", args=[job.pk])).status_code == 404
+    assert ExportJob.objects.count() == 1
+
+
+def test_an_unknown_export_is_refused_with_a_message():
+    response = client_for("analyst").post(reverse("export-list"), {"format": "everything"}, follow=True)
+    assert b"Choose one of the exports offered." in response.content and not ExportJob.objects.exists()
