@@ -13,6 +13,7 @@ urlpatterns = [
     path("patients/", include("atmp_clinic.patients.urls")),
     path("requests/", include("atmp_clinic.exemptions.urls")),
     path("", include("atmp_clinic.manufacturing.urls")),
+    path("", include("atmp_clinic.registry.dashboard_urls")),
     # Before follow-up's: its visits/<pk>/<step>/ would take registry's visits/<pk>/outcome/.
     path("", include("atmp_clinic.registry.urls")),
     path("", include("atmp_clinic.followup.urls")),
