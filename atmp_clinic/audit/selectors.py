@@ -12,6 +12,11 @@ def events_for(*, obj: models.Model) -> QuerySet[AuditEvent]:
     ).select_related("actor")
 
 
+def trail(*, obj: models.Model) -> list[tuple[AuditEvent, str]]:
+    """A record's events, each with its action as a page shows it ("visit_recorded" → "Visit recorded")."""
+    return [(event, event.action.replace("_", " ").capitalize()) for event in events_for(obj=obj)]
+
+
 def signatures_for(*, obj: models.Model) -> QuerySet[Signature]:
     return Signature.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk)
 

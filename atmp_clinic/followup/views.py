@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import active_membership
-from atmp_clinic.audit.selectors import events_for
+from atmp_clinic.audit.selectors import trail
 from atmp_clinic.exemptions.views import add_errors
 from atmp_clinic.patients import services as patient_services
 from atmp_clinic.registry.views import plan_adverse_events_context, visit_outcome_context
@@ -48,10 +48,6 @@ def _guarded(form, call) -> bool:
     return True
 
 
-def _trail(obj) -> list[tuple]:
-    return [(event, event.action.replace("_", " ").capitalize()) for event in events_for(obj=obj)]
-
-
 def _visible_visit(request, pk: int) -> FollowUpVisit:
     visits = visits_visible_to(user=request.user).select_related(
         "plan__patient__hospital", "plan__administration__request", "recorded_by"
@@ -78,7 +74,7 @@ def visit_detail(request, pk: int, *, failed_step: str = "", failed_form=None, s
         "visit": visit,
         "plan": visit.plan,
         "steps": steps,
-        "events": _trail(visit),
+        "events": trail(obj=visit),
         "reminders": visit_messages(visit=visit),
         **visit_outcome_context(request, visit),
     }
@@ -119,7 +115,7 @@ def plan_detail(request, pk: int, *, amend_form=None, status: int = 200):
         "plan": plan,
         "visits": plan.visits.order_by("due_on"),
         "amend_form": (amend_form or PlanAmendForm()) if _may_amend(request, plan) else None,
-        "events": _trail(plan),
+        "events": trail(obj=plan),
         **plan_adverse_events_context(request, plan),
     }
     return render(request, "followup/plan_detail.html", context, status=status)

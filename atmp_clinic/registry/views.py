@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import has_role_in
-from atmp_clinic.audit.selectors import events_for
+from atmp_clinic.audit.selectors import trail
 from atmp_clinic.exemptions.views import add_errors
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
 from atmp_clinic.followup.selectors import may_change_visit, plans_visible_to, visits_visible_to
@@ -46,10 +46,6 @@ def _guarded(call, on_error) -> bool:
         on_error(error)
         return False
     return True
-
-
-def _trail(obj) -> list[tuple]:
-    return [(event, event.action.replace("_", " ").capitalize()) for event in events_for(obj=obj)]
 
 
 def _capitalised(text: str) -> str:
@@ -182,7 +178,7 @@ def adverse_event_detail(request, pk: int):
         "row": _event_row(event),
         "criteria": _criteria_rows(event),
         "report": report,
-        "events": _trail(event),
+        "events": trail(obj=event),
     }
     return render(request, "registry/adverse_event_detail.html", context)
 
@@ -219,7 +215,7 @@ def expedited_report_detail(request, pk: int, *, submit_form=None, acknowledge_e
         "submit_form": (submit_form or ReportSubmitForm()) if _may_submit(request, report) else None,
         "may_acknowledge": _may_acknowledge(request, report),
         "acknowledge_errors": acknowledge_errors,
-        "events": _trail(report),
+        "events": trail(obj=report),
     }
     return render(request, "registry/expedited_report_detail.html", context, status=status)
 
