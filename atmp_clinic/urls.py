@@ -14,9 +14,8 @@ urlpatterns = [
     path("requests/", include("atmp_clinic.exemptions.urls")),
     path("", include("atmp_clinic.manufacturing.urls")),
     path("", include("atmp_clinic.registry.dashboard_urls")),
-    # Before follow-up's: its visits/<pk>/<step>/ would take registry's visits/<pk>/outcome/.
-    path("", include("atmp_clinic.registry.urls")),
     path("", include("atmp_clinic.followup.urls")),
+    path("", include("atmp_clinic.registry.urls")),
     path("api/v1/", include("atmp_clinic.api.urls")),
     path("", include("atmp_clinic.accounts.urls")),
 ]

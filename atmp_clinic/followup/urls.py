@@ -1,10 +1,13 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
+# Only the steps there are: visits/<pk>/outcome/ and the like belong to other apps.
+STEP = "|".join(views.VISIT_STEPS)
+
 urlpatterns = [
     path("visits/<int:pk>/", views.visit_detail, name="visit-detail"),
-    path("visits/<int:pk>/<str:step>/", views.visit_step, name="visit-step"),
+    re_path(rf"^visits/(?P<pk>[0-9]+)/(?P<step>{STEP})/$", views.visit_step, name="visit-step"),
     path("plans/<int:pk>/", views.plan_detail, name="plan-detail"),
     path("plans/<int:pk>/amend/", views.plan_amend, name="plan-amend"),
     path("my/visits.ics", views.own_calendar, name="own-calendar"),

@@ -2,8 +2,6 @@ from django.urls import path
 
 from . import views
 
-# visits/<pk>/outcome/ must be tried before followup's visits/<pk>/<step>/, which would answer it 404:
-# atmp_clinic/urls.py includes this module before the follow-up one.
 urlpatterns = [
     path("visits/<int:pk>/outcome/", views.visit_outcome, name="visit-outcome"),
     path("plans/<int:pk>/adverse-events/new/", views.adverse_event_new, name="adverse-event-new"),
