@@ -8,15 +8,34 @@ What may leave the hospital is decided here and only here, column by column:
 - a patient is exported while their registry consent is active; its withdrawal removes them, and all
   their rows, from every export made after it.
 
-Rows are read with `values_list(...).iterator()`: one query per table, no model instances, memory
-constant in the number of rows, so a streamed response can carry any number of them."""
+Each table is one ORM query whose columns are already the CSV's cells (text, 'true'/'false', lists
+joined by ';', NULL for unknown), so the database does the formatting. On PostgreSQL that query runs
+as `COPY (…) TO STDOUT WITH CSV` and its rows are passed on as they arrive: the registry's export at
+2,000,000 rows is bound by the server's sort and COPY, not by Python (BENCHMARKS.md). Elsewhere
+(SQLite, `make run`'s default) the same query is read with `values_list(...).iterator()`. Either
+way memory stays constant in the number of rows, so a streamed response can carry any number."""
 
 import csv
 from collections.abc import Iterator
-from datetime import date
-from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import connections
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Exists,
+    Expression,
+    F,
+    Field,
+    Func,
+    JSONField,
+    Model,
+    OuterRef,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import NullIf
 
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.accounts.selectors import active_membership
@@ -75,66 +94,87 @@ def registry_patients() -> QuerySet[Patient]:
     return Patient.objects.filter(Exists(consented), Exists(treated))
 
 
-def _cell(value: object) -> object:
-    """One value as the CSV shows it: empty for unknown, lowercase booleans, lists joined by ';'."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ";".join(str(item) for item in value)
-    if isinstance(value, date | Decimal):
-        return str(value)
-    return value
+class _Joined(Func):
+    """A JSON list's items joined by ';', NULL when it has none."""
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = (
+            "NULLIF(array_to_string(ARRAY(SELECT jsonb_array_elements_text(%(expressions)s)), ';'), '')"
+        )
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = "(SELECT group_concat(value, ';') FROM json_each(%(expressions)s))"
+        return self.as_sql(compiler, connection, template=template, **extra)
 
 
-def _visit_rows() -> Iterator[list]:
-    yield [*COMMON_HEADER, *VISIT_FIELDS, "in_window"]
+def _field(model: type[Model], lookup: str) -> Field:
+    *path, name = lookup.split("__")
+    for step in path:
+        model = model._meta.get_field(step).related_model
+    return model._meta.get_field(name)
+
+
+def _cell(model: type[Model], lookup: str) -> Expression:
+    """The column `lookup` as the CSV shows it: NULL (an empty cell) for unknown and for blank text,
+    'true'/'false' for booleans, lists joined by ';'. Dates, numbers and text print as they are."""
+    field = _field(model, lookup)
+    if isinstance(field, BooleanField):
+        return Case(
+            When(**{lookup: True}, then=Value("true")),
+            When(**{lookup: False}, then=Value("false")),
+            output_field=CharField(),
+        )
+    if isinstance(field, JSONField):
+        return _Joined(lookup)
+    if isinstance(field, CharField):
+        return NullIf(lookup, Value(""))
+    return F(lookup)
+
+
+def _cells(model: type[Model], lookups: list[str]) -> list[Expression]:
+    return [_cell(model, lookup) for lookup in lookups]
+
+
+# As FollowUpVisit.was_in_window: unknown until the visit took place.
+_IN_WINDOW = Case(
+    When(performed_on__isnull=True, then=Value(None)),
+    When(performed_on__gte=F("window_opens_on"), performed_on__lte=F("window_closes_on"), then=Value("true")),
+    default=Value("false"),
+    output_field=CharField(),
+)
+
+
+def _visit_rows() -> tuple[list[str], QuerySet]:
     rows = (
         FollowUpVisit.objects.filter(plan__patient__in=registry_patients().values("pk"))
         .order_by("plan__patient__pseudonym", "plan_id", "due_on", "pk")
-        .values_list(*_common("plan__"), *VISIT_FIELDS)
+        .values_list(*_cells(FollowUpVisit, [*_common("plan__"), *VISIT_FIELDS]), _IN_WINDOW)
     )
-    opens_at = len(COMMON_HEADER) + VISIT_FIELDS.index("window_opens_on")
-    performed_at = len(COMMON_HEADER) + VISIT_FIELDS.index("performed_on")
-    for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        opens, closes, performed = row[opens_at], row[opens_at + 1], row[performed_at]
-        # As FollowUpVisit.was_in_window: unknown until the visit took place.
-        in_window = None if performed is None else opens <= performed <= closes
-        yield [_cell(value) for value in (*row, in_window)]
+    return [*COMMON_HEADER, *VISIT_FIELDS, "in_window"], rows
 
 
-def _outcome_rows() -> Iterator[list]:
-    yield [*COMMON_HEADER, "visit_label", *OUTCOME_FIELDS]
+def _outcome_rows() -> tuple[list[str], QuerySet]:
     rows = (
         OutcomeRecord.objects.filter(patient__in=registry_patients().values("pk"))
         .order_by("visit__plan__patient__pseudonym", "visit__plan_id", "visit__due_on", "pk")
-        .values_list(*_common("visit__plan__"), "visit__label", *OUTCOME_FIELDS)
+        .values_list(*_cells(OutcomeRecord, [*_common("visit__plan__"), "visit__label", *OUTCOME_FIELDS]))
     )
-    for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        yield [_cell(value) for value in row]
+    return [*COMMON_HEADER, "visit_label", *OUTCOME_FIELDS], rows
 
 
-def _adverse_event_rows() -> Iterator[list]:
-    yield [*COMMON_HEADER, *ADVERSE_EVENT_FIELDS]
+def _adverse_event_rows() -> tuple[list[str], QuerySet]:
     rows = (
         AdverseEvent.objects.filter(patient__in=registry_patients().values("pk"))
         .order_by("plan__patient__pseudonym", "plan_id", "onset_on", "pk")
-        .values_list(*_common("plan__"), *ADVERSE_EVENT_FIELDS)
+        .values_list(*_cells(AdverseEvent, [*_common("plan__"), *ADVERSE_EVENT_FIELDS]))
     )
-    for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        yield [_cell(value) for value in row]
+    return [*COMMON_HEADER, *ADVERSE_EVENT_FIELDS], rows
 
 
 _ROWS = {"visits": _visit_rows, "outcomes": _outcome_rows, "adverse_events": _adverse_event_rows}
-
-
-def csv_rows(table: str) -> Iterator[list]:
-    """The header, then one row per visit, outcome or adverse event of the registry's patients.
-    Raises ValueError for a table that is not one of TABLES."""
-    if table not in _ROWS:
-        raise ValueError(f"Choose a table: {', '.join(TABLES)}.")
-    return _ROWS[table]()
 
 
 class _Line:
@@ -144,11 +184,37 @@ class _Line:
         return value
 
 
+def _copied(rows: QuerySet) -> Iterator[str]:
+    """The query's rows as PostgreSQL's COPY writes them in CSV: the same quoting as Python's csv
+    module (only where a value needs it), NULL as an empty cell, one line per row."""
+    sql, params = rows.query.get_compiler(using=rows.db).as_sql()
+    with connections[rows.db].cursor() as cursor:
+        # Bound here, as Django's copy() takes a statement alone (and logs it, as it logs queries).
+        statement = cursor.mogrify(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params)
+        # Closed early (the client went away), psycopg cancels the COPY.
+        with cursor.copy(statement) as copy:
+            for row in copy:  # PostgreSQL sends each row as one CopyData message
+                yield bytes(row).decode()
+
+
 def csv_lines(table: str) -> Iterator[str]:
-    """csv_rows as CSV text, one line at a time: for streaming responses and export files. Raises
-    ValueError at once for an unknown table."""
-    writer = csv.writer(_Line())
-    return (writer.writerow(row) for row in csv_rows(table))
+    """The header, then one CSV line per visit, outcome or adverse event of the registry's
+    patients: for streaming responses and export files. Raises ValueError at once for a table that
+    is not one of TABLES."""
+    if table not in _ROWS:
+        raise ValueError(f"Choose a table: {', '.join(TABLES)}.")
+    return _lines(*_ROWS[table]())
+
+
+def _lines(header: list[str], rows: QuerySet) -> Iterator[str]:
+    # A generator, not a chain: closing it (as a streaming response does) ends the query at once.
+    writer = csv.writer(_Line(), lineterminator="\n")
+    yield writer.writerow(header)
+    if connections[rows.db].vendor == "postgresql":
+        yield from _copied(rows)
+    else:
+        for row in rows.iterator(chunk_size=CHUNK_SIZE):
+            yield writer.writerow(row)
 
 
 def row_count(table: str) -> int:

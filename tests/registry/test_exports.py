@@ -14,9 +14,10 @@ from atmp_clinic.followup import services as followup_services
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
 from atmp_clinic.patients import services as patient_services
 from atmp_clinic.patients.models import Consent, ConsentKind, PatientIdentity
+from atmp_clinic.registry import exports
 from atmp_clinic.registry import services as registry_services
 from atmp_clinic.registry.exports import registry_patients
-from atmp_clinic.registry.models import Section
+from atmp_clinic.registry.models import AdverseEvent, OutcomeRecord, Section
 from tests.api.conftest import client_for
 from tests.exemptions.conftest import user
 from tests.followup.conftest import enrolled_patient, plan_for
@@ -103,6 +104,42 @@ def test_an_outcome_row_holds_the_eq5d_levels_and_never_the_cause_of_death():
     outcome = next(row for row in rows_of(export("outcomes")) if row["pseudonym"] == plan.patient.pseudonym)
     assert (outcome["vital_status"], outcome["eq5d_mobility"], outcome["eq5d_vas"]) == ("alive", "2", "70")
     assert "cause_of_death" not in outcome
+
+
+def test_cells_print_alike_on_every_database():
+    """The database formats the cells (COPY on PostgreSQL, the ORM elsewhere): booleans as
+    true/false, lists joined by ';', unknown and blank values as empty cells, text quoted as CSV."""
+    plan = treated()
+    AdverseEvent.objects.filter(plan=plan).update(
+        term='Pyrexia, "high"', serious=True, seriousness=["life_threatening", "hospitalisation"]
+    )
+    OutcomeRecord.objects.filter(visit__plan=plan).update(b_cell_aplasia=False, vector_copy_number="0.25")
+    mine = lambda table: [row for row in rows_of(export(table)) if row["pseudonym"] == plan.patient.pseudonym]  # noqa: E731
+    event, *_ = mine("adverse_events")
+    assert (event["term"], event["serious"], event["seriousness"]) == (
+        'Pyrexia, "high"', "true", "life_threatening;hospitalisation"
+    )  # fmt: skip
+    assert (event["special_interest"], event["resolved_on"]) == ("", "")
+    outcome, *_ = mine("outcomes")
+    assert (outcome["b_cell_aplasia"], outcome["vector_copy_number"]) == ("false", "0.250")
+    assert (outcome["disease_response"], outcome["igg_g_per_l"]) == ("", "")
+    assert [visit["in_window"] for visit in mine("visits")][:2] == ["true", ""]  # done, then still to come
+
+
+def test_each_row_is_one_line():
+    treated(visits_done=2)
+    lines = list(exports.csv_lines("visits"))
+    assert all(line.endswith("\n") and line.count("\n") == 1 for line in lines)
+    assert len(lines) == exports.row_count("visits")
+
+
+def test_a_stream_closed_early_leaves_the_connection_usable():
+    """A client that goes away mid-download closes the stream; on PostgreSQL that cancels the COPY."""
+    treated(visits_done=2)
+    lines = exports.csv_lines("visits")
+    next(lines), next(lines)
+    lines.close()
+    assert FollowUpVisit.objects.filter(plan__patient__in=registry_patients()).count() > 1
 
 
 @pytest.mark.parametrize("table", TABLES)
