@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "atmp_clinic.manufacturing",
     "atmp_clinic.followup",
     "atmp_clinic.registry",
+    "atmp_clinic.documents",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,61 @@
+"""Every PDF the platform hands out is recorded here with the SHA-256 of its bytes, so a printed or
+e-mailed copy can be checked later against what was issued (`manage.py verify_document FILE`)."""
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+
+from atmp_clinic.accounts.models import User
+from atmp_clinic.audit.models import AppendOnlyError
+
+
+class DocumentKind(models.TextChoices):
+    REQUEST_DOSSIER = "request_dossier", "Request dossier"
+    DECISION_LETTER = "decision_letter", "Decision letter"
+    BATCH_CERTIFICATE = "batch_certificate", "Batch release certificate"
+    VISIT_SCHEDULE = "visit_schedule", "Visit schedule letter"
+    ANNUAL_REPORT = "annual_report", "Annual hospital-exemption report"
+
+
+def _document_path(document: "IssuedDocument", filename: str) -> str:
+    return f"documents/{document.kind}/{timezone.now():%Y/%m}/{filename}"
+
+
+class IssuedDocument(models.Model):
+    """A document as it was issued: its file, its hash, the record it belongs to, who asked for it.
+    Never changed or deleted; a document built again is a new row (with the same hash when the
+    content did not change, as rendering is invariant)."""
+
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.BigIntegerField()
+    record = GenericForeignKey("content_type", "object_id")
+    title = models.CharField(max_length=200)
+    file = models.FileField(upload_to=_document_path)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveIntegerField()
+    issued_at = models.DateTimeField(default=timezone.now, editable=False)
+    issued_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when a task built it.",
+    )
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "kind"], name="document_record")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.issued_at:%Y-%m-%d %H:%M} UTC)"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("issued documents are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("issued documents are never deleted")
