@@ -9,11 +9,14 @@ of glyphs a document uses. Output is invariant (no creation time, no random ID),
 content makes the same bytes: the document's SHA-256 then identifies its content."""
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
@@ -66,8 +69,15 @@ def styles(size: float = 10) -> Styles:
     return Styles(
         body=body,
         small=ParagraphStyle("small", parent=body, fontSize=size * 0.8, leading=size * 1.05),
+        # A heading stays on the page of what it introduces, never alone at the bottom of one.
         heading=ParagraphStyle(
-            "heading", parent=body, fontName=BOLD, fontSize=size * 1.25, leading=size * 1.6, spaceBefore=size
+            "heading",
+            parent=body,
+            fontName=BOLD,
+            fontSize=size * 1.25,
+            leading=size * 1.6,
+            spaceBefore=size,
+            keepWithNext=1,
         ),
         title=ParagraphStyle("title", parent=body, fontName=BOLD, fontSize=size * 1.7, leading=size * 2.1),
         cell=ParagraphStyle("cell", parent=body, fontSize=size * 0.9, leading=size * 1.15, spaceAfter=0),
@@ -78,9 +88,33 @@ def styles(size: float = 10) -> Styles:
     )
 
 
+@dataclass(frozen=True)
+class Built:
+    """A document as its builder made it: the PDF, its title, the name to download it under."""
+
+    pdf: bytes
+    title: str
+    filename: str
+
+
 def text(value: object) -> str:
     """A value as Paragraph markup: escaped, so a name with '<' or '&' prints as typed."""
     return "" if value is None else escape(str(value))
+
+
+def lines(values: Iterable[object], style: ParagraphStyle) -> Paragraph:
+    """Lines of text, each escaped, as one paragraph: an address, or text typed on several lines."""
+    return Paragraph("<br/>".join(text(value) for value in values), style)
+
+
+def multiline(value: str, style: ParagraphStyle) -> Paragraph:
+    """Text as it was typed, its line breaks kept; a dash when there is none."""
+    return lines(value.splitlines() if value.strip() else ["—"], style)
+
+
+def _cell(value: object, cell_style: ParagraphStyle) -> Flowable:
+    """Escaped text, or a flowable (e.g. a Paragraph with markup) as it is."""
+    return value if isinstance(value, Flowable) else Paragraph(text(value), cell_style)
 
 
 def table(
@@ -90,14 +124,10 @@ def table(
     style: Styles,
     widths: Sequence[float] | None = None,
 ) -> Table:
-    """A table whose cells wrap and whose header row is repeated on every page it spans.
-    Cells are escaped text, or flowables (e.g. a Paragraph with markup) passed as they are."""
+    """A table whose cells wrap and whose header row is repeated on every page it spans."""
 
-    def cell(value: object, cell_style: ParagraphStyle) -> Flowable:
-        return value if isinstance(value, Flowable) else Paragraph(text(value), cell_style)
-
-    data = [[cell(value, style.header_cell) for value in header]]
-    data += [[cell(value, style.cell) for value in row] for row in rows]
+    data = [[_cell(value, style.header_cell) for value in header]]
+    data += [[_cell(value, style.cell) for value in row] for row in rows]
     result = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     result.setStyle(
         TableStyle(
@@ -116,10 +146,7 @@ def table(
 
 def key_values(pairs: Sequence[tuple[str, object]], *, style: Styles) -> Table:
     """Label: value lines, labels in bold, for a record's fields."""
-    data = [
-        [Paragraph(text(label), style.header_cell), Paragraph(text(value), style.cell)]
-        for label, value in pairs
-    ]
+    data = [[Paragraph(text(label), style.header_cell), _cell(value, style.cell)] for label, value in pairs]
     result = Table(data, colWidths=[55 * mm, None], hAlign="LEFT")
     result.setStyle(
         TableStyle(
@@ -133,15 +160,20 @@ def key_values(pairs: Sequence[tuple[str, object]], *, style: Styles) -> Table:
     return result
 
 
+def digest(value: str, style: Styles) -> Paragraph:
+    """A SHA-256 small enough to stay on one line, to be compared or copied as printed."""
+    return Paragraph(text(value), ParagraphStyle("digest", parent=style.cell, fontSize=7, leading=9))
+
+
 def signature_block(signature: Signature, *, style: Styles) -> list[Flowable]:
     """The signature manifestation (21 CFR 11.50): printed name, date and time (UTC), meaning."""
     return [
         key_values(
             [
-                ("Signed by", signature.printed_name),
-                ("Date and time", f"{signature.signed_at:%Y-%m-%d %H:%M:%S} UTC"),
-                ("Meaning", signature.get_meaning_display()),
-                ("Content SHA-256", signature.content_hash),
+                (_("Signed by"), signature.printed_name),
+                (_("Date and time"), f"{signature.signed_at:%Y-%m-%d %H:%M:%S} UTC"),
+                (_("Meaning"), signature.get_meaning_display()),
+                (_("Content SHA-256"), digest(signature.content_hash, style)),
             ],
             style=style,
         ),
@@ -151,6 +183,7 @@ def signature_block(signature: Signature, *, style: Styles) -> list[Flowable]:
 
 def _numbered_canvas(reference: str, font_size: float) -> type[Canvas]:
     """A canvas that holds its pages until the end, so each footer can say "page X of Y"."""
+    page_label = _("Page %(number)d of %(total)d")
 
     class NumberedCanvas(Canvas):
         def __init__(self, *args, **kwargs):
@@ -169,7 +202,7 @@ def _numbered_canvas(reference: str, font_size: float) -> type[Canvas]:
                 self.setFont(FONT, font_size)
                 self.setFillColor(colors.HexColor("#444444"))
                 self.drawString(MARGIN, 12 * mm, reference)
-                self.drawRightString(A4[0] - MARGIN, 12 * mm, f"Page {number} of {total}")
+                self.drawRightString(A4[0] - MARGIN, 12 * mm, page_label % {"number": number, "total": total})
                 super().showPage()
             super().save()
 
@@ -179,7 +212,8 @@ def _numbered_canvas(reference: str, font_size: float) -> type[Canvas]:
 def render(
     story: list[Flowable], *, title: str, author: str, subject: str, reference: str, footer_size: float = 8
 ) -> bytes:
-    """The story as an A4 PDF with its metadata (title, author, subject) and numbered footers."""
+    """The story as an A4 PDF with its metadata (title, author, subject, language) and numbered
+    footers, in the active language (translation.override it for a patient's letter)."""
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -192,7 +226,7 @@ def render(
         author=author,
         subject=subject,
         creator="ATMP Clinic",
-        lang="en",
+        lang=translation.get_language() or settings.LANGUAGE_CODE,
     )
     document.build(story, canvasmaker=_numbered_canvas(reference, footer_size))
     return buffer.getvalue()

@@ -4,18 +4,21 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import get_visible_or_404, has_role_in
 from atmp_clinic.accounts.views import organisation_for_roles_or_404
 from atmp_clinic.audit.selectors import events_for, signatures_for
+from atmp_clinic.documents import decision_letter, dossier
+from atmp_clinic.documents.models import DocumentKind
+from atmp_clinic.documents.views import issued_pdf
 from atmp_clinic.followup.models import FollowUpPlan
 from atmp_clinic.manufacturing.selectors import chain_of
 
 from . import services
 from .forms import STEP_FORMS, AttachmentForm, RequestForm
-from .models import APPROVED_STATES, ExemptionRequest, State
+from .models import APPROVED_STATES, Decision, ExemptionRequest, State
 from .selectors import by_due_date, requests_visible_to, review_clock, with_clocks
 
 # Each step of the page, and the service that takes it.
@@ -206,6 +209,7 @@ def _render_detail(
         "can_make_batch": exemption.state in APPROVED_STATES
         and has_role_in(user=request.user, organisation=exemption.hospital, roles={Role.PHARMACIST}),
         "exemption": exemption,
+        "has_dossier": dossier.is_available(exemption),
         "clock": review_clock(request=exemption),
         "missing": services.missing_for_submission(request=exemption)
         if exemption.state in (State.DRAFT, State.RETURNED)
@@ -265,6 +269,33 @@ def attachment_download(request, pk: int, attachment_pk: int):
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+@require_GET
+def request_dossier(request, pk: int):
+    exemption = get_object_or_404(requests_visible_to(user=request.user), pk=pk)
+    if not dossier.is_available(exemption):
+        raise Http404
+    return issued_pdf(
+        request, kind=DocumentKind.REQUEST_DOSSIER, record=exemption, build=lambda: dossier.build(exemption)
+    )
+
+
+@login_required
+@require_GET
+def request_decision_letter(request, pk: int):
+    exemption = get_object_or_404(requests_visible_to(user=request.user), pk=pk)
+    try:
+        decision = exemption.decision  # the reverse accessor hands the decision its request, loaded above
+    except Decision.DoesNotExist:
+        raise Http404 from None
+    return issued_pdf(
+        request,
+        kind=DocumentKind.DECISION_LETTER,
+        record=decision,
+        build=lambda: decision_letter.build(decision),
+    )
 
 
 @login_required

@@ -3,13 +3,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import active_membership
 from atmp_clinic.audit.selectors import trail
+from atmp_clinic.documents import visit_schedule
+from atmp_clinic.documents.models import DocumentKind
+from atmp_clinic.documents.views import issued_pdf
 from atmp_clinic.exemptions.views import add_errors
 from atmp_clinic.patients import services as patient_services
+from atmp_clinic.patients.selectors import can_see_identity
 from atmp_clinic.registry.views import plan_adverse_events_context, visit_outcome_context
 
 from . import services
@@ -115,10 +119,24 @@ def plan_detail(request, pk: int, *, amend_form=None, status: int = 200):
         "plan": plan,
         "visits": plan.visits.order_by("due_on"),
         "amend_form": (amend_form or PlanAmendForm()) if _may_amend(request, plan) else None,
+        "may_print_letter": can_see_identity(user=request.user, patient=plan.patient),
         "events": trail(obj=plan),
         **plan_adverse_events_context(request, plan),
     }
     return render(request, "followup/plan_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def plan_schedule_pdf(request, pk: int):
+    """The patient's visit schedule letter, printed by their hospital to hand or post it. It is
+    addressed by name, so only those who may see the patient's identity get it (not the authority)."""
+    plan = _visible_plan(request, pk)
+    if not can_see_identity(user=request.user, patient=plan.patient):
+        raise Http404
+    return issued_pdf(
+        request, kind=DocumentKind.VISIT_SCHEDULE, record=plan, build=lambda: visit_schedule.build(plan)
+    )
 
 
 @login_required
@@ -156,6 +174,23 @@ def own_calendar(request):
     )
     response["Content-Disposition"] = 'attachment; filename="my-follow-up-visits.ics"'
     return response
+
+
+@login_required
+@require_GET
+def own_schedule_pdf(request):
+    """The logged-in patient's own letter, for their current plan (the latest active one)."""
+    patient = _own_patient(request)
+    plan = (
+        patient.follow_up_plans.filter(status=FollowUpPlan.Status.ACTIVE)
+        .select_related("patient__hospital", "patient__identity")
+        .first()
+    )
+    if plan is None:
+        raise Http404
+    return issued_pdf(
+        request, kind=DocumentKind.VISIT_SCHEDULE, record=plan, build=lambda: visit_schedule.build(plan)
+    )
 
 
 @login_required

@@ -2,12 +2,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import get_visible_or_404, has_role_in
 from atmp_clinic.audit.selectors import events_for, signatures_for
+from atmp_clinic.documents import batch_certificate
+from atmp_clinic.documents.models import DocumentKind
+from atmp_clinic.documents.views import issued_pdf
 from atmp_clinic.exemptions.models import ExemptionRequest
 from atmp_clinic.exemptions.views import add_errors
 from atmp_clinic.patients.models import Patient
@@ -25,7 +28,7 @@ from .forms import (
     ResultForm,
 )
 from .models import Batch, Collection
-from .selectors import batch_steps, may_take_step, traceability
+from .selectors import batch_steps, batches_visible_to, may_take_step, traceability
 
 STEP_FORMS = {
     "record_result": ResultForm,
@@ -170,6 +173,7 @@ def _render_batch(request, batch: Batch, *, failed_step: str = "", failed_form=N
         "missing": services.missing_results(batch=batch),
         "signatures": signatures_for(obj=batch).select_related("signer"),
         "administration": getattr(batch, "administration", None),
+        "has_certificate": batch_certificate.is_available(batch),
         "events": [_event_line(event) for event in events_for(obj=batch)],
         "step_forms": [
             (step, STEP_LABELS[step], failed_form if step == failed_step else _form(step, batch))
@@ -177,6 +181,23 @@ def _render_batch(request, batch: Batch, *, failed_step: str = "", failed_form=N
         ],
     }
     return render(request, "manufacturing/batch_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def batch_certificate_pdf(request, pk: int):
+    """The release certificate, for those who see the batch, once it is released; 404 otherwise."""
+    batch = get_object_or_404(
+        batches_visible_to(user=request.user).select_related("request__hospital"), pk=pk
+    )
+    if not batch_certificate.is_available(batch):
+        raise Http404
+    return issued_pdf(
+        request,
+        kind=DocumentKind.BATCH_CERTIFICATE,
+        record=batch,
+        build=lambda: batch_certificate.build(batch),
+    )
 
 
 @login_required
