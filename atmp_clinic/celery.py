@@ -64,6 +64,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=0, minute=15),
         "options": {"expires": 3600},
     },
+    "issue-annual-reports": {
+        # The previous year's reports, once its last late records (e.g. December's visits) are in.
+        "task": "documents.issue_annual_reports",
+        "schedule": crontab(month_of_year=1, day_of_month=31, hour=2, minute=0),
+        "options": {"expires": 6 * 3600},
+    },
 }
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("atmp_clinic.registry.dashboard_urls")),
     path("", include("atmp_clinic.followup.urls")),
     path("", include("atmp_clinic.registry.urls")),
+    path("", include("atmp_clinic.documents.urls")),
     path("api/v1/", include("atmp_clinic.api.urls")),
     path("", include("atmp_clinic.accounts.urls")),
 ]

@@ -1,0 +1,19 @@
+import logging
+
+from django.utils import timezone
+
+from atmp_clinic.celery import app
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@app.task(name="documents.issue_annual_reports")
+def issue_annual_reports(year: int | None = None) -> list[int]:
+    """On 31 January (beat): the previous year's report of every hospital that owes one, issued
+    for its authority to download. Safe to run again: a hospital's report is issued once a year."""
+    year = year or timezone.localdate().year - 1
+    issued = services.annual_reports_issue(year=year)
+    logger.info("annual reports %s: %d issued", year, len(issued))
+    return issued
