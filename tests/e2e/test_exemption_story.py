@@ -44,7 +44,8 @@ def test_a_request_from_draft_to_approval_with_conditions(site, browser):
     page.get_by_role("button", name="Save the draft").click()
     page.get_by_text("Nothing is missing").wait_for()
     screenshot(page, "story-1-draft")
-    request = ExemptionRequest.objects.filter(indication_code="C83.3", patient=patient).latest("pk")  # the demo has one too
+    # The newest: the seeded demo has a request of this patient for this indication too.
+    request = ExemptionRequest.objects.filter(indication_code="C83.3", patient=patient).latest("pk")
 
     clinician = Person(browser, site, "clinician")
     clinician.page.get_by_role("link", name=request.reference).click()
