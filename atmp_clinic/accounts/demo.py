@@ -9,7 +9,7 @@ from django.db import transaction
 from . import services
 from .models import Organisation, Role, User
 
-DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published in the README for the demo only
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published in the README for the demo only  # nosec B105
 DEMO_EMAIL_DOMAIN = "demo.atmp-clinic.test"
 
 AUTHORITIES = {

@@ -14,7 +14,7 @@ from atmp_clinic.accounts.models import User
 from .models import AuditChainHead, AuditEvent, Signature
 
 GENESIS_HASH = "0" * 64
-WRONG_PASSWORD = "The password is not correct: the signature was not given."  # noqa: S105 - a message
+WRONG_PASSWORD = "The password is not correct: the signature was not given."  # noqa: S105 - a message  # nosec B105
 
 
 def canonical_json(value: Any) -> str:

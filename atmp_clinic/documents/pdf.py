@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406  # only escapes text for ReportLab markup; no XML is parsed
 
 from django.conf import settings
 from django.utils import translation
