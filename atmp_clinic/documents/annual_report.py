@@ -8,13 +8,12 @@ plans, and the survival image is the dashboard's (registry.charts), so the repor
 cannot disagree. Patients appear only by their pseudonymous code, never by their identity."""
 
 import io
-import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from reportlab.lib.units import mm
@@ -39,8 +38,7 @@ from atmp_clinic.registry.models import AdverseEvent, ExpeditedReport, Seriousne
 
 from . import pdf
 from .pdf import Built
-
-logger = logging.getLogger(__name__)
+from .selectors import plans_followed_between
 
 IMAGE_WIDTH = 170 * mm  # A4 less its margins
 
@@ -223,9 +221,7 @@ def annual_report(*, hospital: Organisation, year: int, today: date) -> AnnualRe
     as_of = min(end, today)
     plans = FollowUpPlan.objects.filter(patient__hospital=hospital)
     administrations = Administration.objects.filter(patient__hospital=hospital, administered_at__year=year)
-    followed = plans.annotate(followed_until=Coalesce("ended_on", "ends_on")).filter(
-        starts_on__lte=as_of, followed_until__gte=start
-    )
+    followed = plans_followed_between(plans, start, as_of)
     durations, events = survival_data(plans.filter(starts_on__lte=as_of), as_of)
     expedited, expedited_rows = _expedited(
         ExpeditedReport.objects.filter(hospital=hospital, opened_at__year=year), today=today

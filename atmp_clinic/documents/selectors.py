@@ -54,12 +54,17 @@ def report_years(*, hospitals: QuerySet[Organisation], today: date) -> list[int]
     return list(range(today.year, (first or today).year - 1, -1))
 
 
-def hospitals_to_report(*, year: int) -> QuerySet[Organisation]:
-    """Hospitals with patients under follow-up at some time in the year: each owes its report."""
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    followed = FollowUpPlan.objects.annotate(followed_until=Coalesce("ended_on", "ends_on")).filter(
+def plans_followed_between(plans: QuerySet[FollowUpPlan], start: date, end: date) -> QuerySet[FollowUpPlan]:
+    """The plans whose follow-up ran at some time from `start` to `end`: begun by then, and not
+    ended (or due to end) before."""
+    return plans.annotate(followed_until=Coalesce("ended_on", "ends_on")).filter(
         starts_on__lte=end, followed_until__gte=start
     )
+
+
+def hospitals_to_report(*, year: int) -> QuerySet[Organisation]:
+    """Hospitals with patients under follow-up at some time in the year: each owes its report."""
+    followed = plans_followed_between(FollowUpPlan.objects.all(), date(year, 1, 1), date(year, 12, 31))
     return Organisation.objects.filter(
         kind=Organisation.Kind.HOSPITAL, pk__in=followed.values("patient__hospital")
     ).order_by("pk")
