@@ -14,6 +14,19 @@ class AppendOnlyError(Exception):
     pass
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk update and delete (and bulk_update, which goes through update) never call the model's
+    save or delete, so they are refused here too. Django's own deletion collector and the loading of
+    serialized data use the private _raw_delete and _update, which stay open: a delete that reaches
+    the table is refused there, by the PostgreSQL trigger."""
+
+    def update(self, **kwargs) -> int:
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are never changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are never deleted")
+
+
 class AuditEvent(models.Model):
     occurred_at = models.DateTimeField(default=timezone.now, editable=False)
     actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -26,6 +39,8 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -71,6 +86,8 @@ class Signature(models.Model):
     object_id = models.BigIntegerField()
     content_hash = models.CharField(max_length=64)
 
+    objects = AppendOnlyQuerySet.as_manager()
+
     class Meta:
         ordering = ["signed_at"]
         indexes = [models.Index(fields=["content_type", "object_id"], name="signature_object")]
@@ -82,3 +99,6 @@ class Signature(models.Model):
         if self.pk is not None:
             raise AppendOnlyError("signatures are never changed")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("signatures are never deleted")

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from atmp_clinic.accounts.models import User
-from atmp_clinic.audit.models import AppendOnlyError
+from atmp_clinic.audit.models import AppendOnlyError, AppendOnlyQuerySet
 
 
 class DocumentKind(models.TextChoices):
@@ -44,6 +44,8 @@ class IssuedDocument(models.Model):
         related_name="+",
         help_text="Empty when a task built it.",
     )
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-issued_at", "-id"]

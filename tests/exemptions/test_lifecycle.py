@@ -374,11 +374,10 @@ def test_audit_chain_holds_after_a_whole_review():
     assert chain_breaks() == []
 
 
-def test_a_changed_audit_event_breaks_the_chain():
+def test_the_lifecycle_leaves_an_unbroken_audit_chain():
+    """How a changed, removed or reordered event is found: tests/audit/test_append_only.py."""
     approved()
-    event = AuditEvent.objects.filter(action="validated").latest("id")
-    AuditEvent.objects.filter(pk=event.pk).update(reason="rewritten")
-    assert chain_breaks() == [f"event {event.pk}: its content was changed after it was written"]
+    assert chain_breaks() == []
 
 
 def test_audit_events_refuse_to_change_through_the_orm():
