@@ -2,7 +2,6 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
-from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -98,43 +97,41 @@ def seed_demo_fast() -> None:
         seed_chains()
 
 
+SEEDED: str | None = None  # the seeded demo, serialized once, to load after a test emptied the database
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """The demo is seeded once into the test database; each test's transaction rolls back over it.
-    A transactional test (one that commits) empties the database afterwards, so the seeded database
-    is also kept serialized, for Django's serialized rollback to load it again before each of them:
-    half a second instead of half a minute of seeding."""
+    """The demo is seeded once into the test database; each test's transaction rolls back over it."""
+    global SEEDED
     from django.db import connection
 
     with django_db_blocker.unblock():
         seed_demo_fast()
-        # On the class, not on this connection: connections are context-local (asgiref), and a test
-        # after a browser test (Playwright runs an event loop here) is given a connection of its own.
-        type(connection)._test_serialized_contents = connection.creation.serialize_db_to_string()
+        SEEDED = connection.creation.serialize_db_to_string()
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        marker = item.get_closest_marker("django_db")
-        committing = marker is not None and marker.kwargs.get("transaction")
-        if committing or {"transactional_db", "live_server"} & set(item.fixturenames):
-            item.fixturenames.append("django_db_serialized_rollback")
+def load_seeded_demo() -> None:
+    """The seeded demo again, after a transactional test (one that commits) emptied the database:
+    half a second, where seeding takes half a minute. The flush's post_migrate made content types
+    and permissions anew under other ids; the demo's own, which its rows refer to, replace them."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
 
-
-def restore_reference_data() -> None:
-    """An emptied database has lost what data migrations wrote; put it back as they do."""
-    from django.apps import apps
-
-    import_module("atmp_clinic.followup.migrations.0002_spec_default_templates").create_templates(apps, None)
+    Permission.objects.all().delete()
+    ContentType.objects.all().delete()
+    ContentType.objects.clear_cache()
+    connection.creation.deserialize_db_from_string(SEEDED)
+    ContentType.objects.clear_cache()
 
 
 @pytest.fixture
 def demo(db):
-    """The organisations, users and catalogue of SPEC §7. Seeded again if a test emptied the
-    database before without loading it back."""
+    """The organisations, users and catalogue of SPEC §7. Loaded again where a transactional test
+    emptied the database before."""
     if not User.objects.filter(username="admin").exists():
-        restore_reference_data()
-        seed_demo_fast()
+        load_seeded_demo()
 
 
 def run_manage(*args: str, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:

@@ -3,11 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_users
+from atmp_clinic.accounts.demo import DEMO_PASSWORD
 from atmp_clinic.exemptions.models import ExemptionRequest
-from atmp_clinic.patients.demo import seed_patients
-from atmp_clinic.products.demo import seed_products
-from tests.conftest import PROJECT_DIR, require_service, restore_reference_data
+from tests.conftest import PROJECT_DIR, require_service
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
@@ -38,12 +36,8 @@ def browser():
 
 
 @pytest.fixture
-def site(live_server):
-    """The demo's people, products and patients, served; the stories make their own requests."""
-    restore_reference_data()
-    seed_organisations_and_users()
-    seed_products()
-    seed_patients()
+def site(live_server, demo):
+    """The demo, served; the stories make their own requests beside the demo's."""
     return live_server.url
 
 

@@ -1,14 +1,13 @@
 import pytest
 
-from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_users
+from atmp_clinic.accounts.demo import DEMO_PASSWORD
 from tests.e2e.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def demo_live(live_server):
-    seed_organisations_and_users()
+def demo_live(live_server, demo):
     return live_server.url
 
 
