@@ -9,7 +9,6 @@ import pytest
 import time_machine
 from celery.schedules import crontab
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -23,7 +22,7 @@ from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
 from atmp_clinic.registry import services as registry_services
 from atmp_clinic.registry.models import ExpeditedReport
 from tests.documents.conftest import assert_a_proper_document, pdf_reader, pdf_text
-from tests.exemptions.conftest import user
+from tests.exemptions.conftest import client_for, user
 from tests.followup.conftest import enrolled_patient, plan_for
 from tests.registry.test_services import SERIOUS_REACTION, adverse_event
 
@@ -232,12 +231,6 @@ def test_every_hospital_with_patients_followed_gets_its_report_once():
 
 
 # --- Who may have it ---------------------------------------------------------------------------------
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 def first_hospital() -> Organisation:

@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,7 +13,7 @@ from atmp_clinic.documents.models import DocumentKind, IssuedDocument
 from atmp_clinic.manufacturing import services
 from atmp_clinic.manufacturing.models import Batch
 from tests.documents.conftest import assert_a_proper_document, pdf_text
-from tests.exemptions.conftest import PASSWORD, user
+from tests.exemptions.conftest import PASSWORD, client_for, user
 from tests.manufacturing.conftest import collect, make_batch, record_results, released_batch
 
 pytestmark = pytest.mark.django_db
@@ -25,12 +24,6 @@ JUSTIFICATION = "No other option; viability 55 % is clinically acceptable for th
 @pytest.fixture(autouse=True)
 def _demo(demo):
     """The demo's hospitals, authorities, people and CAR-T product."""
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 def exceptionally_released_batch() -> Batch:

@@ -14,7 +14,7 @@ from atmp_clinic.exemptions import services
 from atmp_clinic.exemptions.models import Decision, ExemptionRequest
 from atmp_clinic.patients.models import Patient
 from tests.documents.conftest import assert_a_proper_document, pdf_reader, pdf_text
-from tests.exemptions.conftest import PASSWORD, approved, ready_for_decision, submitted, user
+from tests.exemptions.conftest import PASSWORD, approved, client_for, ready_for_decision, submitted, user
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +26,6 @@ DUTIES = "Annual report on the patient's follow-up by 31 January."
 @pytest.fixture(autouse=True)
 def _media(document_media):
     """Issued documents go to a temporary MEDIA_ROOT."""
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 def approved_with_conditions() -> ExemptionRequest:

@@ -15,7 +15,7 @@ from atmp_clinic.exemptions import services
 from atmp_clinic.exemptions.models import ExemptionRequest
 from atmp_clinic.patients.models import Patient
 from tests.documents.conftest import assert_a_proper_document, pdf_reader, pdf_text
-from tests.exemptions.conftest import PASSWORD, new_draft, submitted, user
+from tests.exemptions.conftest import PASSWORD, client_for, new_draft, submitted, user
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +26,6 @@ PRODUCT = "Cellules CAR-T anti-CD19 « Łódź » — Юлия"
 @pytest.fixture(autouse=True)
 def _media(document_media):
     """Attachments and issued documents go to a temporary MEDIA_ROOT."""
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 def blank_pdf(pages: int) -> bytes:

@@ -4,7 +4,6 @@ hospital's phone, in the patient's language, nothing clinical, and only to those
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -14,7 +13,7 @@ from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
 from atmp_clinic.followup.reminder_texts import localised_date
 from atmp_clinic.registry import services as registry_services
 from tests.documents.conftest import assert_a_proper_document, pdf_reader, pdf_text
-from tests.exemptions.conftest import complete_fields, user
+from tests.exemptions.conftest import client_for, complete_fields, user
 from tests.followup.conftest import enrolled_patient, plan_for
 
 pytestmark = pytest.mark.django_db
@@ -30,12 +29,6 @@ TITLES = {
 @pytest.fixture(autouse=True)
 def _demo(demo):
     """The demo's hospitals, authorities, people, product and patient with a plan."""
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 def letter_text(plan: FollowUpPlan) -> str:

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from atmp_clinic.accounts.models import User
@@ -14,6 +15,14 @@ PASSWORD = "demo-pass-2026"
 
 def user(username: str) -> User:
     return User.objects.get(username=username)
+
+
+def client_for(username: str) -> Client:
+    """A browser-like client logged in as the demo user. Log in inside a test's time travel: sessions
+    expire when idle."""
+    client = Client()
+    client.force_login(user(username))
+    return client
 
 
 def complete_fields() -> dict:

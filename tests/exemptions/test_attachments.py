@@ -6,13 +6,12 @@ from io import BytesIO
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 from pypdf import PdfWriter
 
 from atmp_clinic.exemptions import services
 from atmp_clinic.exemptions.services import TransitionConflict, TransitionRefused
-from tests.exemptions.conftest import PASSWORD, new_draft, user
+from tests.exemptions.conftest import PASSWORD, client_for, new_draft, user
 
 pytestmark = pytest.mark.django_db
 
@@ -113,12 +112,6 @@ def test_a_document_added_after_the_physician_signed_needs_a_new_signature():
 
 
 # --- through the pages ---
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 def test_pharmacist_attaches_through_the_page():

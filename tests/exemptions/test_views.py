@@ -7,15 +7,17 @@ from django.urls import reverse
 from atmp_clinic.exemptions.models import ExemptionRequest, State
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
-from tests.exemptions.conftest import PASSWORD, approved, new_draft, ready_for_decision, submitted, user
+from tests.exemptions.conftest import (
+    PASSWORD,
+    approved,
+    client_for,
+    new_draft,
+    ready_for_decision,
+    submitted,
+    user,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 def step(username: str, request: ExemptionRequest, name: str, **data):

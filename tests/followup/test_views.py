@@ -5,7 +5,6 @@ from datetime import UTC, timedelta
 import pytest
 import time_machine
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -13,16 +12,10 @@ from icalendar import Calendar
 
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
 from atmp_clinic.patients.models import ConsentKind
-from tests.exemptions.conftest import user
+from tests.exemptions.conftest import client_for, user
 from tests.followup.conftest import enrolled_patient, plan_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 @pytest.fixture

@@ -3,25 +3,18 @@
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from atmp_clinic.accounts.demo import DEMO_USERS
 from atmp_clinic.manufacturing.models import Batch
-from tests.exemptions.conftest import PASSWORD, approved, user
+from tests.exemptions.conftest import PASSWORD, approved, client_for, user
 from tests.manufacturing.conftest import collect, make_batch, record_results, released_batch
 
 pytestmark = pytest.mark.django_db
 
 USERNAMES = [demo_user.username for demo_user in DEMO_USERS]
 SEES = {"pharmacist", "clinician", "reviewer", "assessor", "assessor2", "decider"}
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 def step(username: str, batch: Batch, name: str, **data):

@@ -1,17 +1,10 @@
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from atmp_clinic.accounts.models import User
 from atmp_clinic.patients.models import Patient
+from tests.exemptions.conftest import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(User.objects.get(username=username))
-    return client
 
 
 def emma() -> Patient:

@@ -1,20 +1,14 @@
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from atmp_clinic.accounts.models import User
 from atmp_clinic.products.classification import QUESTIONS
 from atmp_clinic.products.models import Product, ReleaseTest
+from tests.exemptions.conftest import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(User.objects.get(username=username))
-    return client
 
 
 def answers(**yes) -> dict:

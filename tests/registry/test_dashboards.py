@@ -25,7 +25,7 @@ from atmp_clinic.registry.dashboards import (
     survival_summary,
     treated_by_class_and_hospital,
 )
-from tests.exemptions.conftest import user
+from tests.exemptions.conftest import client_for, user
 from tests.followup.conftest import EMAIL, enrolled_patient, plan_for
 from tests.registry.test_services import SERIOUS_REACTION, adverse_event, noon
 
@@ -37,12 +37,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(autouse=True)
 def _demo(demo):
     """The demo's people, products and plans (seeded again after a test that emptied the database)."""
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 def only(plan: FollowUpPlan):

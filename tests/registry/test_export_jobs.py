@@ -4,7 +4,6 @@ by the analyst who asked, once."""
 import json
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,7 +11,7 @@ from atmp_clinic.patients import services as patient_services
 from atmp_clinic.patients.models import ConsentKind
 from atmp_clinic.registry import services
 from atmp_clinic.registry.models import ExportJob
-from tests.exemptions.conftest import user
+from tests.exemptions.conftest import client_for, user
 from tests.followup.conftest import enrolled_patient, plan_for
 
 pytestmark = pytest.mark.django_db
@@ -33,12 +32,6 @@ def consented_plan():
         given_on=timezone.localdate(),
     )
     return plan
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 def test_an_analyst_asks_for_an_export_watches_it_and_downloads_it(

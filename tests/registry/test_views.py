@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.template.loader import render_to_string
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from atmp_clinic.registry.forms import OutcomeForm
 from atmp_clinic.registry.models import AdverseEvent, ExpeditedReport, OutcomeRecord, Section
 from atmp_clinic.registry.selectors import expedited_report_queue
 from atmp_clinic.registry.services import expedited_report_submit
-from tests.exemptions.conftest import user
+from tests.exemptions.conftest import client_for, user
 from tests.followup.conftest import enrolled_patient, plan_for
 from tests.registry.test_services import SERIOUS_REACTION, adverse_event, collecting, noon
 
@@ -45,13 +45,6 @@ def visit(plan) -> FollowUpVisit:
         followup_services.visit_record(actor=user("clinician"), visit=visit, performed_on=visit.due_on)
         visit.refresh_from_db()
         yield visit
-
-
-def client_for(username: str) -> Client:
-    """Logged in now: call it inside the time travel of the test (sessions expire when idle)."""
-    client = Client()
-    client.force_login(user(username))
-    return client
 
 
 def request_of(username: str):
