@@ -23,6 +23,17 @@ def pdf_text(pdf: bytes) -> str:
     return "\n".join(page.extract_text() for page in pdf_reader(pdf).pages)
 
 
+def unfooted_pages(pdf: bytes, reference: str) -> list[int]:
+    """The pages whose footer lacks the reference or "Page X of Y": none in a proper document."""
+    pages = pdf_reader(pdf).pages
+    texts = [page.extract_text() for page in pages]
+    return [
+        number
+        for number, text in enumerate(texts, start=1)
+        if reference not in text or f"Page {number} of {len(pages)}" not in text
+    ]
+
+
 def embedded_fonts(pdf: bytes) -> dict[str, bool]:
     """Each font the pages use, and whether its glyphs are embedded in the file."""
     fonts = {}
