@@ -134,6 +134,13 @@ def demo(db):
         load_seeded_demo()
 
 
+def log_in(client, user: User):
+    """Logs a test client (Django's or DRF's) in as the user, as the login page would: every test
+    logs in through here."""
+    client.force_login(user)
+    return client
+
+
 def run_manage(*args: str, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:
     """manage.py in a fresh interpreter, so that settings are read from `env` anew."""
     return subprocess.run(

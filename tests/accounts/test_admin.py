@@ -7,15 +7,14 @@ from django.utils import timezone
 
 from atmp_clinic.accounts.models import Membership, Organisation, User
 from atmp_clinic.accounts.selectors import visible_to
+from tests.conftest import log_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin_client(demo):
-    client = Client()
-    client.force_login(User.objects.get(username="admin"))
-    return client
+    return log_in(Client(), User.objects.get(username="admin"))
 
 
 def user_change_data(user: User, **membership) -> dict:

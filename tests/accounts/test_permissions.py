@@ -7,6 +7,7 @@ from django.test import Client
 
 from atmp_clinic.accounts.models import Membership, Organisation, Role, User
 from atmp_clinic.accounts.selectors import visible_to
+from tests.conftest import log_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,9 +26,7 @@ def expected_visible(user: User, organisation: Organisation) -> bool:
 
 
 def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return log_in(Client(), user)
 
 
 def test_every_demo_user_sees_exactly_the_organisations_the_rules_allow(demo):

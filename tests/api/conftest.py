@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from atmp_clinic.accounts.models import Organisation, User
 from atmp_clinic.accounts.selectors import active_membership
+from tests.conftest import log_in
 
 
 def _user(who: str | User) -> User:
@@ -20,9 +21,7 @@ def client_for(who: str | User) -> APIClient:
 
 
 def session_for(username: str) -> APIClient:
-    client = APIClient()
-    client.force_login(_user(username))
-    return client
+    return log_in(APIClient(), _user(username))
 
 
 def organisation_of(username: str) -> Organisation:

@@ -15,6 +15,7 @@ from atmp_clinic.exemptions.models import ExemptionRequest, State
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
 from tests.api.conftest import client_for, organisation_of, session_for
+from tests.conftest import log_in
 from tests.exemptions.conftest import (
     PASSWORD,
     approved,
@@ -663,8 +664,7 @@ def test_steps_are_posted_not_fetched():
 
 
 def test_session_step_needs_the_csrf_token():
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(user("reviewer"))
+    client = log_in(APIClient(enforce_csrf_checks=True), user("reviewer"))
     request = submitted()
     response = client.post(step_url(request, "validate"), {}, format="json")
     assert (response.status_code, state_of(request)) == (403, "submitted")

@@ -7,6 +7,7 @@ from atmp_clinic.accounts.selectors import active_membership
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.patients.serializers import IDENTITY_FIELDS
 from tests.api.conftest import client_for
+from tests.conftest import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -38,14 +39,12 @@ def test_token_authenticates(demo):
 
 
 def test_session_authenticates(demo):
-    client = APIClient()
-    client.force_login(User.objects.get(username="clinician"))
+    client = log_in(APIClient(), User.objects.get(username="clinician"))
     assert client.get(PATIENTS).status_code == 200
 
 
 def test_session_enrolment_needs_the_csrf_token(demo):
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(User.objects.get(username="clinician"))
+    client = log_in(APIClient(enforce_csrf_checks=True), User.objects.get(username="clinician"))
     before = Patient.objects.count()
     response = client.post(PATIENTS, ENROLMENT, format="json")
     assert (response.status_code, Patient.objects.count()) == (403, before)

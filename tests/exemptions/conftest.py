@@ -9,6 +9,7 @@ from atmp_clinic.exemptions import services
 from atmp_clinic.exemptions.models import CRITERIA, ExemptionRequest
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
+from tests.conftest import log_in
 
 PASSWORD = "demo-pass-2026"
 
@@ -21,8 +22,7 @@ def client_for(username: str) -> Client:
     """A browser-like client logged in as the demo user. Log in inside a test's time travel: sessions
     expire when idle."""
     client = Client()
-    client.force_login(user(username))
-    return client
+    return log_in(client, user(username))
 
 
 def complete_fields() -> dict:

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from atmp_clinic.exemptions import notifications, services
 from atmp_clinic.exemptions.models import Notification
+from tests.conftest import log_in
 from tests.exemptions.conftest import PASSWORD, new_draft, submitted, user
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +115,7 @@ def test_the_sweep_finds_what_waited_too_long():
 def test_operator_sends_again_from_the_admin(client):
     notification = Notification.objects.filter(request=submitted()).first()
     Notification.objects.filter(pk=notification.pk).update(status=Notification.Status.SENDING)
-    client.force_login(user("admin"))
+    log_in(client, user("admin"))
     client.post(
         "/admin/exemptions/notification/",
         {"action": "send_again", "_selected_action": [notification.pk]},

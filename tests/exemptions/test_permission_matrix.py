@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from atmp_clinic.accounts.demo import DEMO_USERS
 from atmp_clinic.exemptions.models import ExemptionRequest
+from tests.conftest import log_in
 from tests.exemptions.conftest import new_draft, submitted, user
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +26,7 @@ def clients(django_db_blocker):
     made = {}
     with django_db_blocker.unblock():
         for username in USERNAMES:
-            made[username] = Client()
-            made[username].force_login(user(username))
+            made[username] = log_in(Client(), user(username))
     return made
 
 

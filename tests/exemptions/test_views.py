@@ -7,6 +7,7 @@ from django.urls import reverse
 from atmp_clinic.exemptions.models import ExemptionRequest, State
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
+from tests.conftest import log_in
 from tests.exemptions.conftest import (
     PASSWORD,
     approved,
@@ -194,8 +195,7 @@ def test_four_eyes_refusal_is_explained():
     services.assessment_record(
         actor=user("assessor2"), request=request, kind="clinical", report="ok", recommendation="approve"
     )
-    client = Client()
-    client.force_login(both)
+    client = log_in(Client(), both)
     response = client.post(
         reverse("request-step", args=[request.pk, "decide"]),
         {"outcome": "approved", "reasons": "ok", "password": PASSWORD},

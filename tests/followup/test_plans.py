@@ -8,6 +8,7 @@ import time_machine
 from atmp_clinic.exemptions.models import Decision
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpTemplateDefinition, VisitDefinition
 from atmp_clinic.followup.services import due_date, window_days
+from tests.conftest import log_in
 from tests.exemptions.conftest import user
 from tests.manufacturing.conftest import released_batch
 
@@ -118,8 +119,7 @@ def test_the_traceability_record_shows_the_plan():
 
     batch = released_batch()
     give(batch, batch.released_at)
-    client = Client()
-    client.force_login(user("clinician"))
+    client = log_in(Client(), user("clinician"))
     page = client.get(reverse("patient-traceability", args=[batch.request.patient_id])).content.decode()
     assert (
         "Follow-up: Integrating vector or genome editing (incl. CAR-T), 15 years" in page
