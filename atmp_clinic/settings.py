@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -78,8 +79,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "atmp_clinic.accounts",
     "atmp_clinic.products",
@@ -94,12 +99,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "atmp_clinic.accounts.middleware.MembershipMiddleware",
+    "atmp_clinic.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
@@ -189,6 +197,14 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
 
+# Two-factor authentication (TOTP, with recovery codes): these roles, and Django staff, cannot use the
+# platform until they have set up an authenticator app; everyone else may choose to.
+SECOND_FACTOR_ROLES = ["pharmacist", "reviewer", "administrator"]
+OTP_TOTP_ISSUER = "ATMP Clinic"
+# Wrong codes slow further tries down (1 s, 2 s, 4 s … per device), on top of the login lockout.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+
 # Sessions end after 30 minutes without a request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
 SESSION_SAVE_EVERY_REQUEST = True
@@ -199,12 +215,28 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns a missing login into 401 rather than 403.
+    # Tokens are django-rest-knox's: digests only, several per user, each expiring (api/authentication.py).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "atmp_clinic.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Per user a burst and a sustained rate, per address for anonymous callers; the history lives in
+    # the default cache, which every web process shares. Over a limit: 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "atmp_clinic.api.throttling.BurstRateThrottle",
+        "atmp_clinic.api.throttling.SustainedRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "burst": f"{env.int('API_RATE_PER_MINUTE', default=120)}/minute",
+        "sustained": f"{env.int('API_RATE_PER_HOUR', default=1000)}/hour",
+        "anon": f"{env.int('API_ANON_RATE_PER_MINUTE', default=30)}/minute",
+    },
+    # The proxies in front of us, as for django-axes: without it X-Forwarded-For would be believed
+    # as sent, and an anonymous caller could name a new address for each request.
+    "NUM_PROXIES": env.int("AXES_PROXY_COUNT", default=0),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "atmp_clinic.api.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     # No browsable API: its pages are a second UI with its own permission surface.
@@ -358,6 +390,21 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
+# Everything the browser loads is ours: no inline script or style, no other origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 

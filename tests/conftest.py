@@ -1,14 +1,21 @@
 import os
 import subprocess
 import sys
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.core.cache.backends.locmem import LocMemCache
 from django.test import override_settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.throttling import SimpleRateThrottle
 
 from atmp_clinic.accounts.demo import seed_organisations_and_users
 from atmp_clinic.accounts.models import User
+from atmp_clinic.accounts.selectors import authenticator_of, second_factor_required
 from atmp_clinic.celery import app as celery_app
 from atmp_clinic.exemptions.demo import seed_requests
 from atmp_clinic.manufacturing.demo import seed_chains
@@ -35,6 +42,15 @@ def fast_password_hashing(settings):
 
 
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def throttle_history_per_test(monkeypatch):
+    """Each test starts with no request counted against any API rate limit: the shared cache would
+    carry counts from one test (and one run) to the next."""
+    monkeypatch.setattr(SimpleRateThrottle, "cache", LocMemCache(f"throttle-{uuid.uuid4()}", {}))
+
+
 LOCMEM_EMAIL = "django.core.mail.backends.locmem.EmailBackend"
 
 
@@ -135,10 +151,28 @@ def demo(db):
 
 
 def log_in(client, user: User):
-    """Logs a test client (Django's or DRF's) in as the user, as the login page would: every test
-    logs in through here."""
+    """Logs a test client (Django's or DRF's) in as the user, as the login page and the second factor
+    would: every test logs in through here. A user whose role needs a second factor and has none yet
+    gets one, as they would on their first login."""
     client.force_login(user)
+    device = authenticator_of(user=user)
+    if device is None and second_factor_required(user=user):
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    if device is not None:
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
     return client
+
+
+def authenticator_code(user: User) -> str:
+    """The code the user's authenticator app shows, as they would type it. A code is accepted once, so
+    after one was used in the current 30 s, this is the next one (which the server accepts early)."""
+    device = authenticator_of(user=user)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    if totp.t() <= device.last_t:
+        totp.time = device.t0 + (device.last_t + 1 - device.drift) * device.step
+    return f"{totp.token():0{device.digits}d}"
 
 
 def run_manage(*args: str, env: dict | None = None, timeout: int = 60) -> subprocess.CompletedProcess:

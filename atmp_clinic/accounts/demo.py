@@ -1,16 +1,24 @@
 """The demo of SPEC §7: two countries with one authority each, two hospitals per country, and
-the demo users, all with the password DEMO_PASSWORD. Idempotent: what exists is left as it is."""
+the demo users, all with the password DEMO_PASSWORD; those whose role needs a second factor share
+the authenticator key DEMO_AUTHENTICATOR_KEY. Idempotent: what exists is left as it is."""
 
+from base64 import b32encode
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
 from .models import Organisation, Role, User
+from .selectors import second_factor_required
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - published in the README for the demo only  # nosec B105
 DEMO_EMAIL_DOMAIN = "demo.atmp-clinic.test"
+# Published like the password: add DEMO_AUTHENTICATOR_SECRET to an authenticator app, or run
+# `manage.py demo_code`, to log in as a demo pharmacist, reviewer or administrator.
+DEMO_AUTHENTICATOR_KEY = b"atmp-clinic-demo-otp".hex()  # 20 bytes, as authenticator apps expect
+DEMO_AUTHENTICATOR_SECRET = b32encode(bytes.fromhex(DEMO_AUTHENTICATOR_KEY)).decode()
 
 AUTHORITIES = {
     "NL": dict(
@@ -157,4 +165,9 @@ def seed_organisations_and_users() -> dict[str, int]:
             is_qualified_person=capability == "qualified_person",
         )
         created["users"] += 1
+    for user in User.objects.filter(username__in=[demo_user.username for demo_user in DEMO_USERS]):
+        if second_factor_required(user=user) and not TOTPDevice.objects.filter(user=user).exists():
+            TOTPDevice.objects.create(
+                user=user, name=services.AUTHENTICATOR_NAME, key=DEMO_AUTHENTICATOR_KEY, confirmed=True
+            )
     return created

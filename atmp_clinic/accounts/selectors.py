@@ -12,10 +12,13 @@ The pattern, chosen for tables that grow to millions of rows:
 
 from typing import TypeVar
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
@@ -88,3 +91,21 @@ def organisation_staff(*, organisation: Organisation) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("role", "user__last_name", "user__first_name")
     )
+
+
+def second_factor_required(*, user: User, membership: Membership | None = None) -> bool:
+    """Whether the user's role (settings.SECOND_FACTOR_ROLES) or Django staff status obliges them to
+    log in with a second factor. `membership`: their active one, when the caller has it already."""
+    if user.is_staff or user.is_superuser:
+        return True
+    membership = membership or active_membership(user=user)
+    return bool(membership) and membership.role in settings.SECOND_FACTOR_ROLES
+
+
+def authenticator_of(*, user: User) -> TOTPDevice | None:
+    """The user's confirmed authenticator app, if they have set one up."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def recovery_codes_left(*, user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()

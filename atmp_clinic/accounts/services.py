@@ -1,12 +1,19 @@
-"""Writes: organisations, memberships, and the group grants that follow from them."""
+"""Writes: organisations, memberships and the group grants that follow from them; second factors."""
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django_otp import match_token
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.shortcuts import assign_perm
 
+from atmp_clinic.audit.services import record_event
+
 from .models import Membership, Organisation, OrganisationGroup, OrganisationGroupObjectPermission, Role, User
-from .selectors import national_authority
+from .selectors import national_authority, recovery_codes_left, second_factor_required
 
 VIEW_ORGANISATION = "accounts.view_organisation"
 
@@ -112,3 +119,84 @@ def user_sync_groups(*, user: User) -> None:
     current = set(user.groups.filter(organisation_group__isnull=False))
     user.groups.remove(*(current - wanted))
     user.groups.add(*(wanted - current))
+
+
+# --- Second factor: an authenticator app (TOTP) and single-use recovery codes --------------------
+
+AUTHENTICATOR_NAME = "Authenticator app"
+RECOVERY_CODES_NAME = "Recovery codes"
+RECOVERY_CODE_COUNT = 10
+WRONG_CODE = (
+    "This code is not right, or it was used already. Enter the code your authenticator app shows now."
+)
+
+
+def authenticator_start(*, user: User) -> TOTPDevice:
+    """The authenticator being set up. The same unconfirmed one is kept until it is confirmed, so that
+    reloading the page does not change the QR code the person may have scanned already."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+
+
+@transaction.atomic
+def authenticator_confirm(*, user: User, device: TOTPDevice, code: str) -> list[str]:
+    """The first code from the app proves it holds the secret. It replaces any earlier authenticator,
+    and comes with a new set of recovery codes, returned for showing once."""
+    if device.user_id != user.pk or device.confirmed:
+        raise ValidationError("This authenticator is not being set up: start again.")
+    if not device.verify_token("".join(code.split())):
+        raise ValidationError({"code": WRONG_CODE})
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = _new_recovery_codes(user=user)
+    record_event(actor=user, obj=user, action="second_factor_enabled", after={"recovery_codes": len(codes)})
+    return codes
+
+
+@transaction.atomic
+def recovery_codes_renew(*, user: User) -> list[str]:
+    """A new set of recovery codes; the earlier ones stop working."""
+    codes = _new_recovery_codes(user=user)
+    record_event(actor=user, obj=user, action="recovery_codes_renewed", after={"recovery_codes": len(codes)})
+    return codes
+
+
+def _new_recovery_codes(*, user: User) -> list[str]:
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name=RECOVERY_CODES_NAME, defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+@transaction.atomic
+def second_factor_verify(*, user: User, code: str) -> Device:
+    """The device a code from the authenticator app, or an unused recovery code, belongs to. A recovery
+    code works once, and its use is audited. Wrong codes slow the device down (django-otp throttling)."""
+    # Codes are read aloud or copied with spaces; recovery codes are lower case, digits have no case.
+    device = match_token(user, "".join(code.split()).lower())
+    if device is None:
+        raise ValidationError({"code": WRONG_CODE})
+    if isinstance(device, StaticDevice):
+        record_event(
+            actor=user,
+            obj=user,
+            action="recovery_code_used",
+            after={"recovery_codes_left": recovery_codes_left(user=user)},
+        )
+    return device
+
+
+@transaction.atomic
+def second_factor_remove(*, user: User) -> None:
+    """Only for people whose role does not need a second factor."""
+    if second_factor_required(user=user):
+        raise ValidationError(
+            "Your role needs a second factor: you can replace your authenticator, not remove it."
+        )
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    record_event(actor=user, obj=user, action="second_factor_removed")

@@ -1,8 +1,18 @@
+from base64 import b32encode
+
+import segno
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp import user_has_device
 
 from atmp_clinic.exemptions.selectors import worklist_for
 from atmp_clinic.followup.forms import reminder_channels_form
@@ -10,8 +20,17 @@ from atmp_clinic.followup.selectors import clinician_worklist, own_upcoming_visi
 from atmp_clinic.manufacturing.selectors import batches_in_testing, notified_administrations
 from atmp_clinic.registry.selectors import expedited_report_queue
 
+from . import services
+from .forms import AuthenticatorConfirmForm, SecondFactorCodeForm
 from .models import Organisation, Role
-from .selectors import get_visible_or_404, national_authority, organisation_staff
+from .selectors import (
+    authenticator_of,
+    get_visible_or_404,
+    national_authority,
+    organisation_staff,
+    recovery_codes_left,
+    second_factor_required,
+)
 
 HOME_TEMPLATES = {
     Role.PHARMACIST: "accounts/home/pharmacist.html",
@@ -101,3 +120,121 @@ def organisation_detail(request, pk: int):
             "staff": organisation_staff(organisation=organisation),
         },
     )
+
+
+# --- Second factor ---------------------------------------------------------------------------
+
+# Recovery codes are shown once, on the page the person is sent to right after they were made.
+NEW_RECOVERY_CODES = "new_recovery_codes"
+
+
+def _next_or_home(request):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("home")
+
+
+@login_required
+def second_factor(request):
+    """Whether the person has a second factor, and what they can do about it."""
+    return render(
+        request,
+        "accounts/second_factor.html",
+        {
+            "authenticator": authenticator_of(user=request.user),
+            "required": second_factor_required(user=request.user),
+            "codes_left": recovery_codes_left(user=request.user),
+        },
+    )
+
+
+@login_required
+def second_factor_verify(request):
+    """After the password: the code from the authenticator app, or a recovery code."""
+    if request.user.is_verified():
+        return _next_or_home(request)
+    if not user_has_device(request.user):
+        return redirect("second-factor-setup")
+    form = SecondFactorCodeForm(request.POST or None)
+    if form.is_valid():
+        try:
+            device = services.second_factor_verify(user=request.user, code=form.cleaned_data["code"])
+        except ValidationError as error:
+            form.add_error(None, error)  # a message per field, or on top
+        else:
+            otp_login(request, device)
+            if device.name == services.RECOVERY_CODES_NAME:
+                messages.warning(
+                    request,
+                    f"You used a recovery code; {recovery_codes_left(user=request.user)} are left. "
+                    "Make new ones on your two-factor page if you are running out.",
+                )
+            return _next_or_home(request)
+    return render(
+        request, "accounts/second_factor_verify.html", {"form": form, "next": request.GET.get("next", "")}
+    )
+
+
+@login_required
+def second_factor_setup(request):
+    """Adding an authenticator app: scan the QR code (or type the key), then enter the code it shows.
+    Replacing an authenticator needs the old one first, so a stolen password cannot replace it."""
+    if user_has_device(request.user) and not request.user.is_verified():
+        return redirect("second-factor-verify")
+    device = services.authenticator_start(user=request.user)
+    form = AuthenticatorConfirmForm(request.POST or None)
+    if form.is_valid():
+        try:
+            codes = services.authenticator_confirm(
+                user=request.user, device=device, code=form.cleaned_data["code"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)  # a message per field, or on top
+        else:
+            otp_login(request, device)
+            request.session[NEW_RECOVERY_CODES] = codes
+            messages.success(request, "Two-factor authentication is on.")
+            return redirect("second-factor-recovery-codes")
+    qr = segno.make(device.config_url, error="m")
+    return render(
+        request,
+        "accounts/second_factor_setup.html",
+        {
+            "form": form,
+            # segno's SVG: only paths and attributes, no script or style, so the CSP allows it inline.
+            "qr_svg": mark_safe(qr.svg_inline(scale=5, title="QR code to scan with your authenticator app")),  # noqa: S308  # nosec B308 B703
+            "key": " ".join(b32encode(device.bin_key).decode()[i : i + 4] for i in range(0, 32, 4)),
+            "required": second_factor_required(user=request.user),
+        },
+    )
+
+
+@login_required
+def second_factor_recovery_codes(request):
+    """New recovery codes, shown once; asking for new ones replaces the old set."""
+    if request.method == "POST":
+        if not request.user.is_verified():
+            raise Http404
+        request.session[NEW_RECOVERY_CODES] = services.recovery_codes_renew(user=request.user)
+        return redirect("second-factor-recovery-codes")
+    codes = request.session.pop(NEW_RECOVERY_CODES, None)
+    if not codes:
+        return redirect("second-factor")
+    return render(request, "accounts/recovery_codes.html", {"codes": codes})
+
+
+@login_required
+@require_POST
+def second_factor_remove(request):
+    if not request.user.is_verified():
+        raise Http404
+    try:
+        services.second_factor_remove(user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Two-factor authentication is off.")
+    return redirect("second-factor")

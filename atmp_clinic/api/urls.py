@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
+from atmp_clinic.api.fallback import NoSuchRoute
 from atmp_clinic.exemptions.api import ExemptionRequestViewSet
 from atmp_clinic.followup.api import VisitViewSet
 from atmp_clinic.manufacturing.api import BatchViewSet
@@ -25,4 +26,6 @@ urlpatterns = [
     path("registry/export.csv", RegistryCsvExportView.as_view(), name="registry-export-csv"),
     path("registry/export.ndjson", RegistryNdjsonExportView.as_view(), name="registry-export-ndjson"),
     *router.urls,
+    # Last: whatever else is under /api/v1/ is answered as the API answers, in JSON.
+    re_path(r"^(?P<route>[\s\S]*)$", NoSuchRoute.as_view(), name="no-such-route"),
 ]

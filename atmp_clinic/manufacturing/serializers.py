@@ -203,10 +203,11 @@ class BatchFilterSerializer(serializers.Serializer):
 
 
 class StepErrorSerializer(serializers.Serializer):
-    """Why a step was refused: a rule of the chain of identity stops it (out of specification, a code
-    read at the bedside that is not this batch's, a batch no longer in testing…)."""
+    """Why a step was refused: a rule of the chain of identity stops it (`detail`: out of
+    specification, a code read at the bedside that is not this batch's, a batch no longer in
+    testing…), or the body is invalid (messages by field instead, so `detail` is then absent)."""
 
-    detail = serializers.CharField()
+    detail = serializers.CharField(required=False)
 
 
 # --- write: the steps of a batch ------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_organisation_page_queries_do_not_grow_with_its_staff(demo, django_asser
     for _ in range(20):
         member(role=Role.REVIEWER, organisation=authority, is_assessor=True)
     client = client_for(User.objects.get(username="reviewer"))
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         assert client.get(f"/organisations/{authority.pk}/").status_code == 200
 
 
@@ -119,8 +119,9 @@ def test_visible_to_is_one_query(demo, django_assert_num_queries):
 def test_organisation_page_runs_a_fixed_number_of_queries(demo, django_assert_num_queries):
     client = client_for(User.objects.get(username="reviewer"))
     authority = Organisation.objects.get(kind="authority", country="NL")
-    # session, user, organisation, staff, header membership, and the session's save (3 with its savepoint)
-    with django_assert_num_queries(8):
+    # session, user, the second factor's device, organisation, staff, header membership, and the
+    # session's save (3 with its savepoint)
+    with django_assert_num_queries(9):
         assert client.get(f"/organisations/{authority.pk}/").status_code == 200
 
 

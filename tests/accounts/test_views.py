@@ -3,6 +3,7 @@ from django.test import Client
 from django.urls import reverse
 
 from atmp_clinic.accounts.models import User
+from tests.conftest import authenticator_code
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "demo-pass-2026"
@@ -19,7 +20,12 @@ LANDING_HEADINGS = {
 
 
 def log_in(client: Client, username: str, password: str = PASSWORD):
-    return client.post(reverse("login"), {"username": username, "password": password}, follow=True)
+    """Through the login page, then the second factor's page when it asks for a code."""
+    response = client.post(reverse("login"), {"username": username, "password": password}, follow=True)
+    if response.resolver_match.url_name == "second-factor-verify":
+        code = authenticator_code(User.objects.get(username=username))
+        response = client.post(reverse("second-factor-verify"), {"code": code, "next": "/"}, follow=True)
+    return response
 
 
 @pytest.mark.parametrize(("username", "heading"), LANDING_HEADINGS.items())

@@ -1,7 +1,9 @@
 """Clients as the API's callers authenticate: by token, as an API client would, or by session, as
 the browser does."""
 
-from rest_framework.authtoken.models import Token
+from datetime import timedelta
+
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from atmp_clinic.accounts.models import Organisation, User
@@ -13,10 +15,14 @@ def _user(who: str | User) -> User:
     return who if isinstance(who, User) else User.objects.get(username=who)
 
 
+def token_for(who: str | User, *, expiry: timedelta = timedelta(days=1)) -> str:
+    _, token = AuthToken.objects.create(_user(who), expiry=expiry)
+    return token
+
+
 def client_for(who: str | User) -> APIClient:
-    token, _ = Token.objects.get_or_create(user=_user(who))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(who)}")
     return client
 
 

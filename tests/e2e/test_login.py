@@ -1,6 +1,8 @@
 import pytest
 
 from atmp_clinic.accounts.demo import DEMO_PASSWORD
+from atmp_clinic.accounts.models import User
+from tests.conftest import authenticator_code
 from tests.e2e.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -16,6 +18,9 @@ def test_pharmacist_logs_in_and_sees_the_pharmacist_worklist(demo_live, page):
     page.get_by_label("Username").fill("pharmacist")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", level=1, name="Enter your code").wait_for()
+    page.get_by_label("Code").fill(authenticator_code(User.objects.get(username="pharmacist")))
+    page.get_by_role("button", name="Continue").click()
     page.get_by_role("heading", level=1, name="Pharmacist worklist").wait_for()
     screenshot(page, "pharmacist-worklist")
     assert "Hospital pharmacist" in page.get_by_test_id("who").inner_text()

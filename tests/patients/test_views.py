@@ -72,8 +72,9 @@ def test_list_queries_do_not_grow_with_patients(demo, django_assert_max_num_quer
     client = client_for("clinician")
     for _ in range(10):
         client.post(reverse("patient-create"), ENROLMENT)
-    # session, user, membership, patients with identity, their consents, and the session's save (3)
-    with django_assert_max_num_queries(8):
+    # session, user, whether a second factor was set up, membership, patients with identity, their
+    # consents, and the session's save (3)
+    with django_assert_max_num_queries(9):
         assert client.get(reverse("patient-list")).content.decode().count("Lefèvre") == 10
 
 

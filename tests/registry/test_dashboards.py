@@ -287,7 +287,8 @@ def test_dashboard_page_costs_the_same_queries_whatever_the_number_of_plans(djan
     with noon(plan.visits.order_by("due_on").first().window_closes_on):
         client = client_for("clinician")
         assert page_queries(client) == before
-        # Session, user, membership (for the menu and for the scope), the four figures, and the idle
-        # session's renewal (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST).
-        with django_assert_num_queries(11):
+        # Session, user, whether a second factor was set up, membership (for the menu and for the
+        # scope), the four figures, and the idle session's renewal (savepoint, update, release:
+        # SESSION_SAVE_EVERY_REQUEST).
+        with django_assert_num_queries(12):
             client.get(reverse("dashboard"))
