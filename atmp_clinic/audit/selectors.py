@@ -1,9 +1,20 @@
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import QuerySet
 
+from atmp_clinic.accounts.models import Membership, Role, User
+from atmp_clinic.patients.models import Patient
+
 from .models import AuditChainHead, AuditEvent, Signature
-from .services import GENESIS_HASH, event_hash
+from .services import GENESIS_HASH, canonical_json, content_hash, event_hash
+
+MATCHES = "matches the record"
+NO_LONGER_MATCHES = "no longer matches: the record changed after it was signed"
 
 
 def events_for(*, obj: models.Model) -> QuerySet[AuditEvent]:
@@ -14,11 +25,135 @@ def events_for(*, obj: models.Model) -> QuerySet[AuditEvent]:
 
 def trail(*, obj: models.Model) -> list[tuple[AuditEvent, str]]:
     """A record's events, each with its action as a page shows it ("visit_recorded" → "Visit recorded")."""
-    return [(event, event.action.replace("_", " ").capitalize()) for event in events_for(obj=obj)]
+    return [(event, action_label(event.action)) for event in events_for(obj=obj)]
 
 
 def signatures_for(*, obj: models.Model) -> QuerySet[Signature]:
     return Signature.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk)
+
+
+@dataclass(frozen=True)
+class CheckedSignature:
+    """A signature and whether the record, as it is now, is still what was signed."""
+
+    signature: Signature
+    matches: bool
+
+    @property
+    def status(self) -> str:
+        return MATCHES if self.matches else NO_LONGER_MATCHES
+
+
+def signature_status(*, signature: Signature, content: dict) -> CheckedSignature:
+    """`content` is the record's signed content built again from the record as it stands now."""
+    return CheckedSignature(signature=signature, matches=signature.content_hash == content_hash(content))
+
+
+def checked_signatures(*, obj: models.Model, content: dict) -> list[CheckedSignature]:
+    return [
+        signature_status(signature=signature, content=content)
+        for signature in signatures_for(obj=obj).select_related("signer")
+    ]
+
+
+def shown_value(value: Any) -> str:
+    """A before or after value as text: strings as they are, anything else as JSON; none as empty."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else canonical_json(value)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: str
+    after: str
+
+
+def field_changes(event: AuditEvent) -> list[FieldChange]:
+    """Each field the event names, with its value before and after; a side that does not name the
+    field (a value set for the first time, or a fact recorded) is empty."""
+    return [
+        FieldChange(
+            field=name, before=shown_value(event.before.get(name)), after=shown_value(event.after.get(name))
+        )
+        for name in sorted(set(event.before) | set(event.after))
+    ]
+
+
+def action_label(action: str) -> str:
+    return action.replace("_", " ").capitalize()
+
+
+def _role_at(memberships: Iterable[Membership], when: datetime) -> Membership | None:
+    for membership in memberships:
+        if membership.started_at <= when and (membership.ended_at is None or membership.ended_at > when):
+            return membership
+    return None
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    event: AuditEvent
+    label: str
+    actor: str
+    # Empty for the system and for patients, whose username may be their name.
+    username: str
+    role: str
+    changes: list[FieldChange]
+
+
+def _actor(user: User | None, memberships: list[Membership], pseudonyms: dict[int, str]) -> tuple[str, str]:
+    if user is None:
+        return "the system", ""
+    if any(membership.role == Role.PATIENT for membership in memberships):
+        # A patient's account carries their name: the trail names them by pseudonym only.
+        return f"Patient {pseudonyms.get(user.pk, '')}".strip(), ""
+    return user.get_full_name() or user.username, user.username
+
+
+def trail_entries(events: Iterable[AuditEvent]) -> list[TrailEntry]:
+    """Events as people read them: each with its changed fields and the role its actor held when it
+    happened (people change roles and organisations; the trail keeps what was true then). Events
+    come with select_related("actor"); two more queries, whatever their number."""
+    events = list(events)
+    actor_ids = {event.actor_id for event in events if event.actor_id}
+    memberships: dict[int, list[Membership]] = {}
+    for membership in (
+        Membership.objects.filter(user_id__in=actor_ids)
+        .select_related("organisation")
+        .order_by("-started_at")
+    ):
+        memberships.setdefault(membership.user_id, []).append(membership)
+    patient_users = [
+        user_id for user_id, held in memberships.items() if any(m.role == Role.PATIENT for m in held)
+    ]
+    pseudonyms = (
+        dict(Patient.objects.filter(user_id__in=patient_users).values_list("user_id", "pseudonym"))
+        if patient_users
+        else {}
+    )
+    entries = []
+    for event in events:
+        held = memberships.get(event.actor_id, [])
+        membership = _role_at(held, event.occurred_at)
+        role = ""
+        if membership is not None:
+            role = membership.get_role_display()
+            if membership.organisation_id:
+                role = f"{role}, {membership.organisation.name}"
+        actor, username = _actor(event.actor, held, pseudonyms)
+        entries.append(
+            TrailEntry(
+                event=event,
+                label=action_label(event.action),
+                actor=actor,
+                username=username,
+                role=role,
+                changes=field_changes(event),
+            )
+        )
+    return entries
 
 
 def _described(event: AuditEvent) -> str:

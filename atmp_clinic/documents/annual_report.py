@@ -26,6 +26,7 @@ from atmp_clinic.manufacturing.models import Administration
 from atmp_clinic.products.models import AtmpClass
 from atmp_clinic.registry.dashboards import (
     GRADES,
+    SCIENTIFIC_IMPORTS,
     Compliance,
     SurvivalSummary,
     TreatedTable,
@@ -262,7 +263,8 @@ def _percent(ratio: float | None) -> str:
 
 
 def _survival_image(report: AnnualReport) -> Image:
-    from atmp_clinic.registry.charts import kaplan_meier_png  # matplotlib is slow to import: only here
+    with SCIENTIFIC_IMPORTS:
+        from atmp_clinic.registry.charts import kaplan_meier_png
 
     png = io.BytesIO(kaplan_meier_png(report.survival_durations, report.survival_events))
     image = Image(png)

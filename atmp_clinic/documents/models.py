@@ -16,6 +16,7 @@ class DocumentKind(models.TextChoices):
     BATCH_CERTIFICATE = "batch_certificate", "Batch release certificate"
     VISIT_SCHEDULE = "visit_schedule", "Visit schedule letter"
     ANNUAL_REPORT = "annual_report", "Annual hospital-exemption report"
+    AUDIT_TRAIL = "audit_trail", "Audit trail of a record"
 
 
 def _document_path(document: "IssuedDocument", filename: str) -> str:

@@ -277,6 +277,12 @@ def request_update(*, actor: User, request: ExemptionRequest, **fields) -> Exemp
 ATTACHABLE_STATES = (State.DRAFT, State.RETURNED, State.INFORMATION_REQUESTED)
 
 
+FILE_NOT_STORED = (
+    "The file could not be saved: the server's storage is full or failing. Nothing was attached; "
+    "try again later, and tell your administrator if it happens again."
+)
+
+
 @transaction.atomic
 def attachment_add(
     *, actor: User, request: ExemptionRequest, file: UploadedFile, description: str
@@ -301,7 +307,13 @@ def attachment_add(
         sha256=checked.sha256,
         uploaded_by=actor,
     )
-    attachment.file.save(attachment_path(attachment, file.name), file, save=False)
+    name = attachment_path(attachment, file.name)
+    try:
+        attachment.file.save(name, file, save=False)
+    except OSError as error:
+        # A full or failing disk: what was written of the file goes too, so nothing is half-saved.
+        attachment.file.storage.delete(name)
+        raise ValidationError({"file": FILE_NOT_STORED}) from error
     attachment.save()
     record_event(
         actor=actor,
@@ -369,6 +381,20 @@ def request_content(request: ExemptionRequest) -> dict:
         "product": request.product_id,
         "attachments": sorted(request.attachments.values_list("sha256", flat=True)),
         **fields,
+    }
+
+
+def decision_content(decision: Decision) -> dict:
+    """What the decider signs: the request as it was decided on, and every term of the decision."""
+    return {
+        "request": request_content(decision.request),
+        "outcome": decision.outcome,
+        "reasons": decision.reasons,
+        "conditions": decision.conditions,
+        "follow_up_years": decision.follow_up_years,
+        "follow_up_template": decision.follow_up_template,
+        "reporting_duties": decision.reporting_duties,
+        "valid_until": decision.valid_until,
     }
 
 
@@ -576,16 +602,7 @@ def request_decide(
         raise ValidationError({"conditions": "Write the conditions of the approval."})
     decision.full_clean()
     decision.save()
-    signed = {
-        "request": request_content(request),
-        "outcome": outcome,
-        "reasons": reasons,
-        "conditions": conditions,
-        "follow_up_years": decision.follow_up_years,
-        "follow_up_template": decision.follow_up_template,
-        "reporting_duties": reporting_duties,
-        "valid_until": decision.valid_until,
-    }
+    signed = decision_content(decision)
     sign(signer=actor, password=password, obj=decision, meaning=SignatureMeaning.DECIDED, content=signed)
     _move(request, actor=actor, action="decided", to=State(outcome), reason=reasons)
     return decision

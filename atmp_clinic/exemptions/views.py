@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import get_visible_or_404, has_role_in
 from atmp_clinic.accounts.views import organisation_for_roles_or_404
-from atmp_clinic.audit.selectors import events_for, signatures_for
+from atmp_clinic.audit.selectors import checked_signatures, events_for
 from atmp_clinic.documents import decision_letter, dossier
 from atmp_clinic.documents.models import DocumentKind
 from atmp_clinic.documents.views import issued_pdf
@@ -218,8 +218,10 @@ def _render_detail(
         "assessments": exemption.assessments.select_related("assessor"),
         "information_requests": exemption.information_requests.select_related("asked_by", "answered_by"),
         "decision": decision,
-        "decision_signatures": signatures_for(obj=decision).select_related("signer") if decision else [],
-        "signatures": signatures_for(obj=exemption).select_related("signer"),
+        "decision_signatures": checked_signatures(obj=decision, content=services.decision_content(decision))
+        if decision
+        else [],
+        "signatures": checked_signatures(obj=exemption, content=services.request_content(exemption)),
         "attachments": exemption.attachments.select_related("uploaded_by"),
         "can_attach": exemption.state in services.ATTACHABLE_STATES
         and request.user.has_perm("exemptions.change_exemptionrequest", exemption),

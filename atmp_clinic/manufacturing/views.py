@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import get_visible_or_404, has_role_in
-from atmp_clinic.audit.selectors import events_for, signatures_for
+from atmp_clinic.audit.selectors import checked_signatures, events_for
 from atmp_clinic.documents import batch_certificate
 from atmp_clinic.documents.models import DocumentKind
 from atmp_clinic.documents.views import issued_pdf
@@ -171,7 +171,7 @@ def _render_batch(request, batch: Batch, *, failed_step: str = "", failed_form=N
         "batch": batch,
         "results": batch.results.select_related("test").order_by("test_id"),
         "missing": services.missing_results(batch=batch),
-        "signatures": signatures_for(obj=batch).select_related("signer"),
+        "signatures": checked_signatures(obj=batch, content=services.release_content(batch)),
         "administration": getattr(batch, "administration", None),
         "has_certificate": batch_certificate.is_available(batch),
         "events": [_event_line(event) for event in events_for(obj=batch)],
