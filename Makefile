@@ -54,3 +54,13 @@ format: $(INSTALLED)
 lock: $(INSTALLED)
 	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
 		--output-file requirements.lock pyproject.toml
+
+.PHONY: bench bench-load
+
+# Every benchmark that needs no data generated beforehand; figures go to BENCHMARKS.md.
+bench: bench-load
+
+# 50 people across the roles for 3 minutes against gunicorn, a Celery worker, PostgreSQL (a fresh
+# database atmp_clinic_load) and Redis (db 5): p50/p95/p99 per page into BENCHMARKS.md. ARGS=--duration 60
+bench-load: $(INSTALLED)
+	$(BIN)/python -m bench.load $(ARGS)

@@ -34,7 +34,11 @@ def visit_title(visit: FollowUpVisit, hospital: Organisation) -> str:
 
 
 def window_sentence(visit: FollowUpVisit) -> str:
-    """The days the visit may take place, which matter more to a patient than the due date itself."""
+    """The days the visit may take place, which matter more to a patient than the due date itself.
+    A rescheduled visit keeps the protocol's window for compliance, but its new date was agreed
+    with the patient and may lie outside it: then the date is what counts, and no window is told."""
+    if visit.originally_due_on is not None:
+        return gettext("This date was agreed with you; please call us if it no longer suits you.")
     sentences = {
         Modality.IN_PERSON: gettext(
             "Any day from %(opens)s to %(closes)s is fine; please call to agree the time."

@@ -4,7 +4,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from atmp_clinic.accounts.selectors import get_visible_or_404
+from atmp_clinic.accounts.models import Role
+from atmp_clinic.accounts.selectors import get_visible_or_404, has_role_in
 from atmp_clinic.accounts.views import organisation_for_roles_or_404
 
 from . import services
@@ -112,6 +113,9 @@ def consent_withdraw(request, pk: int, consent_pk: int):
 @require_POST
 def patient_death(request, pk: int):
     patient = _visible_patient(request, pk, perm="change")
+    # Whoever may not record a death learns nothing from the form's errors (SPEC §7: 404).
+    if not has_role_in(user=request.user, organisation=patient.hospital, roles={Role.CLINICIAN}):
+        raise Http404
     form = DeathForm(request.POST)
     if form.is_valid():
         try:

@@ -40,7 +40,8 @@ def dashboard(request):
 @require_GET
 @login_required
 def survival_png(request):
-    from .charts import kaplan_meier_png  # lifelines and matplotlib are slow to import: only here
+    with dashboards.SCIENTIFIC_IMPORTS:
+        from .charts import kaplan_meier_png
 
     plans = _scope_or_404(request)
     return _png(kaplan_meier_png(*dashboards.survival_data(plans, timezone.localdate())))
@@ -49,7 +50,8 @@ def survival_png(request):
 @require_GET
 @login_required
 def adverse_events_png(request):
-    from .charts import bar_chart_png
+    with dashboards.SCIENTIFIC_IMPORTS:
+        from .charts import bar_chart_png
 
     summary = dashboards.adverse_events_by_grade(_scope_or_404(request))
     return _png(

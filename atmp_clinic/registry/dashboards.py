@@ -6,6 +6,7 @@ Scopes: a registry analyst sees the patients who consent to the registry; an aut
 the plans under the requests addressed to it (its country); a hospital's pharmacists and clinicians
 their own hospital's plans. Patients and administrators have no dashboard."""
 
+import threading
 from dataclasses import dataclass
 from datetime import date
 
@@ -245,12 +246,19 @@ class SurvivalSummary:
 
 SURVIVAL_MILESTONES = (6, 12, 24, 60)  # months
 
+# lifelines, numpy, scipy and matplotlib take seconds to import, so they are imported on first use
+# rather than by every manage.py command and test run. Two threads of one server process importing
+# numpy at once can leave it half-imported for good (ImportError, then RecursionError on every later
+# chart: found by bench/load.py), so those first imports take turns.
+SCIENTIFIC_IMPORTS = threading.Lock()
+
 
 def survival_summary(durations: list[int], events: list[bool]) -> SurvivalSummary:
     """The Kaplan–Meier estimate at set times, as numbers, for the page and the report's tables."""
     if not durations:
         return SurvivalSummary(patients=0, deaths=0, estimates=[])
-    from lifelines import KaplanMeierFitter  # slow to import; only dashboards need it
+    with SCIENTIFIC_IMPORTS:
+        from lifelines import KaplanMeierFitter
 
     fitter = KaplanMeierFitter(alpha=0.05).fit([days / DAYS_PER_MONTH for days in durations], events)
     band = fitter.confidence_interval_survival_function_

@@ -15,6 +15,7 @@ from django.utils import timezone
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.followup import reminders, tasks
 from atmp_clinic.followup.models import Channel, FollowUpVisit, OutboxMessage
+from atmp_clinic.followup.reminder_texts import localised_date
 from atmp_clinic.followup.services import visit_record, visit_reschedule
 from atmp_clinic.patients import services as patient_services
 from atmp_clinic.patients.models import Consent
@@ -397,7 +398,9 @@ def test_a_rescheduled_visit_is_reminded_for_its_new_date_and_not_its_old_one(re
         (new_date, 14, "sent", ""),
     ]
     (email,) = mail_to(mailoutbox, visit)
-    assert f"{new_date.day} " in email.body and "in 9 days" in email.body
+    assert f"in 9 days, on {localised_date(new_date)}." in email.body
+    # The protocol's window stays with the old date: the patient is told the agreed date alone.
+    assert "Any day from" not in email.body and "This date was agreed with you" in email.body
 
 
 def test_a_reminder_still_waiting_after_the_visit_day_is_cancelled(reminder_visit, mailoutbox):
