@@ -193,7 +193,14 @@ def gunicorn_command(*, port: int, workers: int) -> tuple[list[str], dict[str, s
             "--config",
             str(ROOT / "deploy" / "gunicorn.conf.py"),
         ],
-        {"GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)},
+        {
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": str(workers),
+            # 50 simulated people share the demo's 20 accounts: per-user API limits would count
+            # several people as one (tests/api/test_throttling.py proves the limits).
+            "API_RATE_PER_MINUTE": "100000",
+            "API_RATE_PER_HOUR": "1000000",
+        },
     )
 
 
