@@ -443,7 +443,8 @@ def main(argv=None) -> int:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "VAR_DIR": str(var_dir),
         "CACHE_URL": f"filecache://{var_dir / 'cache'}",
-        "EMAIL_URL": f"filemail://{var_dir / 'mail'}",
+        # django-environ drops the path's first slash: a fourth one keeps it absolute.
+        "EMAIL_URL": f"filemail:///{var_dir / 'mail'}",
         "MEDIA_ROOT": str(var_dir / "media"),
         "LOG_LEVEL": "WARNING",
         "SITE_URL": f"http://127.0.0.1:{port}",
