@@ -250,6 +250,10 @@ logged_in = everyone
 HAS_SECOND_FACTOR = (Role.PHARMACIST, Role.REVIEWER, Role.ADMINISTRATOR)
 
 
+# Every role but the patient's uses the API (SPEC §7).
+holds_api_tokens = role_is(*HOSPITAL_STAFF, Role.REVIEWER, Role.ANALYST, Role.ADMINISTRATOR)
+
+
 def owns_api_token(who: Who, side: Side) -> bool:
     return who.user_id == side.api_token.user_id
 
@@ -360,10 +364,8 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     # Shown once, right after they were made: otherwise back to the two-factor page.
     "second-factor-recovery-codes": Rule(logged_in, ok=(302,)),
     "second-factor-remove": Rule(role_is(*HAS_SECOND_FACTOR), method="post"),
-    "api-token-list": Rule(role_is(*HOSPITAL_STAFF, Role.REVIEWER, Role.ANALYST, Role.ADMINISTRATOR)),
-    "api-token-create": Rule(
-        role_is(*HOSPITAL_STAFF, Role.REVIEWER, Role.ANALYST, Role.ADMINISTRATOR), method="post"
-    ),
+    "api-token-list": Rule(holds_api_tokens),
+    "api-token-create": Rule(holds_api_tokens, method="post"),
     "api-token-revoke": Rule(
         owns_api_token, lambda side: {"token_key": side.api_token.token_key}, method="post"
     ),
