@@ -13,7 +13,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.throttling import SimpleRateThrottle
 
-from atmp_clinic.accounts.demo import seed_organisations_and_users
+from atmp_clinic.accounts import services as account_services
+from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_users, seed_second_factors
 from atmp_clinic.accounts.models import User
 from atmp_clinic.accounts.selectors import authenticator_of, second_factor_required
 from atmp_clinic.celery import app as celery_app
@@ -46,9 +47,11 @@ FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 @pytest.fixture(autouse=True)
 def throttle_history_per_test(monkeypatch):
-    """Each test starts with no request counted against any API rate limit: the shared cache would
-    carry counts from one test (and one run) to the next."""
+    """Each test starts with no request counted against any API rate limit, and no wrong second-factor
+    code counted against anyone: the shared cache would carry counts from one test (and one run) to the
+    next."""
     monkeypatch.setattr(SimpleRateThrottle, "cache", LocMemCache(f"throttle-{uuid.uuid4()}", {}))
+    monkeypatch.setattr(account_services, "cache", LocMemCache(f"codes-{uuid.uuid4()}", {}))
 
 
 LOCMEM_EMAIL = "django.core.mail.backends.locmem.EmailBackend"
@@ -105,6 +108,8 @@ def smtp_server(settings):
 
 
 def seed_demo_fast() -> None:
+    """The demo without its authenticators: a test gives one, through `log_in`, to the users it logs in,
+    and a signature by a user who has one needs a code (`signature_of`)."""
     with override_settings(PASSWORD_HASHERS=FAST_HASHER, EMAIL_BACKEND=LOCMEM_EMAIL), tasks_in_process():
         seed_organisations_and_users()
         seed_products()
@@ -163,6 +168,21 @@ def log_in(client, user: User):
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()
     return client
+
+
+@pytest.fixture
+def demo_authenticators(demo):
+    """The demo as `make run` seeds it: with the published authenticator for the roles that need one."""
+    seed_second_factors()
+
+
+def signature_of(user: User) -> dict:
+    """An e-signature's fields as the user fills them in: the password again and, when they have a
+    second factor, the code their authenticator app shows."""
+    fields = {"password": DEMO_PASSWORD}
+    if authenticator_of(user=user):
+        fields["code"] = authenticator_code(user)
+    return fields
 
 
 def authenticator_code(user: User) -> str:

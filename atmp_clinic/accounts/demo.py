@@ -165,9 +165,15 @@ def seed_organisations_and_users() -> dict[str, int]:
             is_qualified_person=capability == "qualified_person",
         )
         created["users"] += 1
+    return created
+
+
+@transaction.atomic
+def seed_second_factors() -> None:
+    """Last of the demo: the demo's requests and batches are signed while it is seeded, by people who
+    would otherwise need a fresh authenticator code at each signature."""
     for user in User.objects.filter(username__in=[demo_user.username for demo_user in DEMO_USERS]):
         if second_factor_required(user=user) and not TOTPDevice.objects.filter(user=user).exists():
             TOTPDevice.objects.create(
                 user=user, name=services.AUTHENTICATOR_NAME, key=DEMO_AUTHENTICATOR_KEY, confirmed=True
             )
-    return created

@@ -1,6 +1,7 @@
 """Writes: organisations, memberships and the group grants that follow from them; second factors."""
 
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -129,6 +130,11 @@ RECOVERY_CODE_COUNT = 10
 WRONG_CODE = (
     "This code is not right, or it was used already. Enter the code your authenticator app shows now."
 )
+# Wrong codes are counted in the cache, not on the device: a code checked inside a signature's
+# transaction would have its failure rolled back with the refused step, and could be guessed forever.
+CODE_ATTEMPTS = 5
+CODE_PAUSE_SECONDS = 15 * 60
+TOO_MANY_CODES = "Too many wrong codes: wait 15 minutes, then enter the code your authenticator app shows."
 
 
 def authenticator_start(*, user: User) -> TOTPDevice:
@@ -172,14 +178,21 @@ def _new_recovery_codes(*, user: User) -> list[str]:
     return codes
 
 
-@transaction.atomic
 def second_factor_verify(*, user: User, code: str) -> Device:
     """The device a code from the authenticator app, or an unused recovery code, belongs to. A recovery
-    code works once, and its use is audited. Wrong codes slow the device down (django-otp throttling)."""
+    code works once, and its use is audited. After CODE_ATTEMPTS wrong codes in a row, every code is
+    refused until CODE_PAUSE_SECONDS have passed since the last. Used at login and inside each
+    e-signature's transaction."""
+    failures_key = f"second-factor-failures:{user.pk}"
+    failures = cache.get(failures_key, 0)
+    if failures >= CODE_ATTEMPTS:
+        raise ValidationError({"code": TOO_MANY_CODES})
     # Codes are read aloud or copied with spaces; recovery codes are lower case, digits have no case.
     device = match_token(user, "".join(code.split()).lower())
     if device is None:
+        cache.set(failures_key, failures + 1, timeout=CODE_PAUSE_SECONDS)
         raise ValidationError({"code": WRONG_CODE})
+    cache.delete(failures_key)
     if isinstance(device, StaticDevice):
         record_event(
             actor=user,

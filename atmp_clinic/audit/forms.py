@@ -3,6 +3,36 @@ from django import forms
 from .trails import RECORD_TYPES
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+SIGNATURE_FIELDS = ("password", "code")
+
+
+class SignatureForm(forms.Form):
+    """An e-signature's components, after whatever a form adds for what is signed: the password again,
+    and the code of the signer's second factor (the field is taken away for a signer without one, by
+    `for_signer`)."""
+
+    password = forms.CharField(
+        widget=forms.PasswordInput, help_text="Enter your password again: it is your electronic signature."
+    )
+    code = forms.CharField(
+        label="Authenticator code",
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text="The code your authenticator app shows now, or an unused recovery code.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_fields([name for name in self.fields if name not in SIGNATURE_FIELDS])
+
+
+def for_signer(form: forms.Form, user) -> forms.Form:
+    """Asks for the code only of a signer whose session was verified with a second factor, which
+    everyone who has one must do at login: no query, where the page shows several signature forms."""
+    if "code" in form.fields and isinstance(form, SignatureForm) and not user.is_verified():
+        del form.fields["code"]
+    return form
 
 
 class AuditSearchForm(forms.Form):

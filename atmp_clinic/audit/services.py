@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django_otp import user_has_device
 
 from atmp_clinic.accounts.models import User
 
@@ -15,6 +16,9 @@ from .models import AuditChainHead, AuditEvent, Signature
 
 GENESIS_HASH = "0" * 64
 WRONG_PASSWORD = "The password is not correct: the signature was not given."  # noqa: S105 - a message  # nosec B105
+CODE_NEEDED = (
+    "Enter the code your authenticator app shows now (or a recovery code): it is part of your signature."
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -73,10 +77,21 @@ def record_event(
     return event
 
 
-def sign(*, signer: User, password: str, obj: models.Model, meaning: str, content: dict) -> Signature:
-    """A signature is given only with the signer's password entered again."""
+def sign(
+    *, signer: User, password: str, code: str = "", obj: models.Model, meaning: str, content: dict
+) -> Signature:
+    """A signature is given only with the signer's password entered again and, when the signer has a
+    second factor, a code from it: every component at every signing (21 CFR 11.200(a)(1)), so that a
+    session left open, or a password seen over a shoulder, signs nothing."""
     if not signer.is_active or not signer.check_password(password):
         raise ValidationError({"password": WRONG_PASSWORD})
+    if user_has_device(signer, confirmed=True):
+        if not code.strip():
+            raise ValidationError({"code": CODE_NEEDED})
+        # Imported here: accounts' services record their own events through this module.
+        from atmp_clinic.accounts.services import second_factor_verify
+
+        second_factor_verify(user=signer, code=code)
     return Signature.objects.create(
         signer=signer,
         printed_name=signer.get_full_name() or signer.username,

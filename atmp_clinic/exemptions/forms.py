@@ -1,6 +1,7 @@
 from django import forms
 
 from atmp_clinic.accounts.models import Role, User
+from atmp_clinic.audit.forms import SignatureForm
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
 
@@ -8,7 +9,6 @@ from .models import AssessmentKind, ExemptionRequest, FollowUpTemplate, Outcome,
 from .services import EDITABLE_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-SIGNATURE_HELP = "Enter your password again: it is your electronic signature."
 
 
 class RequestForm(forms.ModelForm):
@@ -49,10 +49,6 @@ class RequestForm(forms.ModelForm):
             self.fields["manufacturing_authorisation"].initial = hospital.manufacturing_authorisation_number
 
 
-class SignatureForm(forms.Form):
-    password = forms.CharField(widget=forms.PasswordInput, help_text=SIGNATURE_HELP)
-
-
 class CommentForm(forms.Form):
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
@@ -79,7 +75,7 @@ class AssessmentForm(forms.Form):
     recommendation = forms.ChoiceField(choices=Recommendation.choices)
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(SignatureForm):
     outcome = forms.ChoiceField(choices=Outcome.choices)
     reasons = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     conditions = forms.CharField(
@@ -97,7 +93,6 @@ class DecisionForm(forms.Form):
         label="Follow-up template",
     )
     reporting_duties = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    password = forms.CharField(widget=forms.PasswordInput, help_text=SIGNATURE_HELP)
 
 
 class AttachmentForm(forms.Form):

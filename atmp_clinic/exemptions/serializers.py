@@ -62,6 +62,18 @@ def signature() -> serializers.CharField:
     return text(SIGNATURE_NEEDED, trim_whitespace=False, write_only=True, style={"input_type": "password"})
 
 
+def signature_code() -> serializers.CharField:
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=32,
+        write_only=True,
+        help_text="For a signer with a second factor: the code their authenticator app shows now, or an "
+        "unused recovery code. Each code signs once.",
+    )
+
+
 # --- read ------------------------------------------------------------------------------------
 
 
@@ -367,9 +379,10 @@ class ExemptionRequestCreateSerializer(ExemptionRequestUpdateSerializer):
 
 
 class SignatureBodySerializer(serializers.Serializer):
-    """Co-signing and submitting: the signer's password, entered again."""
+    """Co-signing and submitting: the signer's password, entered again, and their second factor's code."""
 
     password = signature()
+    code = signature_code()
 
 
 class ValidationBodySerializer(serializers.Serializer):
@@ -396,6 +409,7 @@ class AssessmentBodySerializer(serializers.Serializer):
 
 class DecisionBodySerializer(serializers.Serializer):
     password = signature()
+    code = signature_code()
     outcome = choice(Outcome.choices, what="decision")
     reasons = text("Give the reasons for the decision.")
     conditions = serializers.CharField(

@@ -402,7 +402,7 @@ def decision_content(decision: Decision) -> dict:
 
 
 @transaction.atomic
-def request_co_sign(*, actor: User, request: ExemptionRequest, password: str) -> None:
+def request_co_sign(*, actor: User, request: ExemptionRequest, password: str, code: str = "") -> None:
     """The responsible physician signs the request as it stands; submission needs this signature."""
     locked, _ = _begin("co_sign", actor=actor, request=request)
     missing = missing_for_submission(request=locked)
@@ -411,6 +411,7 @@ def request_co_sign(*, actor: User, request: ExemptionRequest, password: str) ->
     sign(
         signer=actor,
         password=password,
+        code=code,
         obj=locked,
         meaning=SignatureMeaning.CO_SIGNED,
         content=request_content(locked),
@@ -429,7 +430,9 @@ def physician_signature_is_current(*, request: ExemptionRequest) -> bool:
 
 
 @transaction.atomic
-def request_submit(*, actor: User, request: ExemptionRequest, password: str) -> ExemptionRequest:
+def request_submit(
+    *, actor: User, request: ExemptionRequest, password: str, code: str = ""
+) -> ExemptionRequest:
     request, was = _begin("submit", actor=actor, request=request)
     missing = missing_for_submission(request=request)
     if missing:
@@ -439,6 +442,7 @@ def request_submit(*, actor: User, request: ExemptionRequest, password: str) -> 
     sign(
         signer=actor,
         password=password,
+        code=code,
         obj=request,
         meaning=SignatureMeaning.SUBMITTED,
         content=request_content(request),
@@ -572,6 +576,7 @@ def request_decide(
     actor: User,
     request: ExemptionRequest,
     password: str,
+    code: str = "",
     outcome: str,
     reasons: str,
     conditions: str = "",
@@ -603,7 +608,14 @@ def request_decide(
     decision.full_clean()
     decision.save()
     signed = decision_content(decision)
-    sign(signer=actor, password=password, obj=decision, meaning=SignatureMeaning.DECIDED, content=signed)
+    sign(
+        signer=actor,
+        password=password,
+        code=code,
+        obj=decision,
+        meaning=SignatureMeaning.DECIDED,
+        content=signed,
+    )
     _move(request, actor=actor, action="decided", to=State(outcome), reason=reasons)
     return decision
 

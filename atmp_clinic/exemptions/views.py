@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import get_visible_or_404, has_role_in
 from atmp_clinic.accounts.views import organisation_for_roles_or_404
+from atmp_clinic.audit.forms import for_signer
 from atmp_clinic.audit.selectors import checked_signatures, events_for
 from atmp_clinic.documents import decision_letter, dossier
 from atmp_clinic.documents.models import DocumentKind
@@ -193,7 +194,7 @@ def _render_detail(
         (
             step,
             STEP_LABELS[step],
-            failed_form if step == failed_step else STEP_FORMS[step](),
+            failed_form if step == failed_step else for_signer(STEP_FORMS[step](), request.user),
             step in UNDOING_STEPS,
         )
         for step in steps
@@ -308,7 +309,7 @@ def request_step(request, pk: int, step: str):
         raise Http404
     # Whether the step fits the request's state now is the service's to say: a person who loaded
     # the page before someone else acted gets that person's conflict message, not a 404.
-    form = STEP_FORMS[step](request.POST)
+    form = for_signer(STEP_FORMS[step](request.POST), request.user)
     if form.is_valid():
         try:
             STEPS[step](actor=request.user, request=exemption, **form.cleaned_data)

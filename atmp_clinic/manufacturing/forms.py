@@ -1,11 +1,12 @@
 from django import forms
 
+from atmp_clinic.audit.forms import SignatureForm
+
 from .models import Batch
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
-SIGNATURE_HELP = "Enter your password again: it is your electronic signature."
 
 
 class CollectionForm(forms.Form):
@@ -61,13 +62,8 @@ class CorrectionForm(forms.Form):
         self.fields["result"].label_from_instance = lambda result: f"{result.test.name}: {result.shown}"
 
 
-class JustificationForm(forms.Form):
+class JustificationForm(SignatureForm):
     justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-    password = forms.CharField(widget=forms.PasswordInput, help_text=SIGNATURE_HELP)
-
-
-class ReleaseForm(forms.Form):
-    password = forms.CharField(widget=forms.PasswordInput, help_text=SIGNATURE_HELP)
 
 
 class CollectionCorrectionForm(forms.Form):

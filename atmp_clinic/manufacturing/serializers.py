@@ -20,6 +20,7 @@ from atmp_clinic.exemptions.serializers import (
     RequestRefSerializer,
     person_name,
     signature,
+    signature_code,
     text,
 )
 from atmp_clinic.products.models import ReleaseTest
@@ -291,12 +292,14 @@ class JustificationBodySerializer(RefusesUnknownFields, serializers.Serializer):
 
     justification = text("Explain why the patient should still receive this batch.")
     password = signature()
+    code = signature_code()
 
 
 class ReleaseBodySerializer(RefusesUnknownFields, serializers.Serializer):
     """The qualified person's release, signed."""
 
     password = signature()
+    code = signature_code()
 
 
 class CollectionCorrectionBodySerializer(RefusesUnknownFields, serializers.Serializer):

@@ -253,7 +253,9 @@ def release_content(batch: Batch) -> dict:
 
 
 @transaction.atomic
-def exceptional_release_justify(*, actor: User, batch: Batch, justification: str, password: str) -> Batch:
+def exceptional_release_justify(
+    *, actor: User, batch: Batch, justification: str, password: str, code: str = ""
+) -> Batch:
     """The responsible physician states, and signs, why an out-of-specification batch should still
     be given to this patient."""
     batch = Batch.objects.select_for_update().select_related("request").get(pk=batch.pk)
@@ -267,14 +269,14 @@ def exceptional_release_justify(*, actor: User, batch: Batch, justification: str
         raise ValidationError({"justification": "Explain why the patient should still receive this batch."})
     batch.exceptional_release_justification = justification.strip()
     batch.save(update_fields=["exceptional_release_justification"])
-    sign(signer=actor, password=password, obj=batch, meaning=SignatureMeaning.EXCEPTIONAL_RELEASE,
+    sign(signer=actor, password=password, code=code, obj=batch, meaning=SignatureMeaning.EXCEPTIONAL_RELEASE,
          content=release_content(batch))  # fmt: skip
     record_event(actor=actor, obj=batch, action="exceptional_release_justified", reason=justification)
     return batch
 
 
 @transaction.atomic
-def batch_release(*, actor: User, batch: Batch, password: str) -> Batch:
+def batch_release(*, actor: User, batch: Batch, password: str, code: str = "") -> Batch:
     """The qualified person releases the batch; out of specification only as an exceptional
     release that the physician justified and signed, which the authority is told of at once."""
     batch = Batch.objects.select_for_update().select_related("request__authority").get(pk=batch.pk)
@@ -303,7 +305,14 @@ def batch_release(*, actor: User, batch: Batch, password: str) -> Batch:
                 "Out of specification: " + ", ".join(f"{r.test.name} ({r.shown})" for r in failed) + ". "
                 "It can be released only as an exceptional release, justified and signed by the responsible physician."
             )
-    sign(signer=actor, password=password, obj=batch, meaning=SignatureMeaning.RELEASED, content=content)
+    sign(
+        signer=actor,
+        password=password,
+        code=code,
+        obj=batch,
+        meaning=SignatureMeaning.RELEASED,
+        content=content,
+    )
     batch.status = Batch.Status.EXCEPTIONALLY_RELEASED if failed else Batch.Status.RELEASED
     batch.released_by, batch.released_at = actor, timezone.now()
     batch.save(update_fields=["status", "released_by", "released_at"])

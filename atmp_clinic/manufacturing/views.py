@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import get_visible_or_404, has_role_in
+from atmp_clinic.audit.forms import SignatureForm, for_signer
 from atmp_clinic.audit.selectors import checked_signatures, events_for
 from atmp_clinic.documents import batch_certificate
 from atmp_clinic.documents.models import DocumentKind
@@ -24,7 +25,6 @@ from .forms import (
     CollectionForm,
     CorrectionForm,
     JustificationForm,
-    ReleaseForm,
     ResultForm,
 )
 from .models import Batch, Collection
@@ -34,7 +34,7 @@ STEP_FORMS = {
     "record_result": ResultForm,
     "correct_result": CorrectionForm,
     "justify_exceptional_release": JustificationForm,
-    "release": ReleaseForm,
+    "release": SignatureForm,
     "administer": AdministrationForm,
     "correct_collection": CollectionCorrectionForm,
     "correct_administration": AdministrationCorrectionForm,
@@ -72,9 +72,9 @@ def _event_line(event) -> tuple:
     return event, EVENT_LABELS.get(event.action, event.action.replace("_", " ").capitalize()), detail
 
 
-def _form(step: str, batch: Batch, data=None):
+def _form(step: str, batch: Batch, user, data=None):
     form_class = STEP_FORMS[step]
-    return form_class(data, batch=batch) if step in NEEDS_BATCH else form_class(data)
+    return for_signer(form_class(data, batch=batch) if step in NEEDS_BATCH else form_class(data), user)
 
 
 def _take(step: str, *, actor, batch: Batch, data: dict):
@@ -176,7 +176,11 @@ def _render_batch(request, batch: Batch, *, failed_step: str = "", failed_form=N
         "has_certificate": batch_certificate.is_available(batch),
         "events": [_event_line(event) for event in events_for(obj=batch)],
         "step_forms": [
-            (step, STEP_LABELS[step], failed_form if step == failed_step else _form(step, batch))
+            (
+                step,
+                STEP_LABELS[step],
+                failed_form if step == failed_step else _form(step, batch, request.user),
+            )
             for step in steps
         ],
     }
@@ -206,7 +210,7 @@ def batch_step(request, pk: int, step: str):
     batch = _visible_batch(request, pk)
     if step not in STEP_FORMS or not may_take_step(user=request.user, batch=batch, step=step):
         raise Http404
-    form = _form(step, batch, request.POST)
+    form = _form(step, batch, request.user, request.POST)
     if form.is_valid() and _guarded(
         form, lambda: _take(step, actor=request.user, batch=batch, data=form.cleaned_data)
     ):

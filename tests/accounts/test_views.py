@@ -5,7 +5,7 @@ from django.urls import reverse
 from atmp_clinic.accounts.models import User
 from tests.conftest import authenticator_code
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_authenticators")]
 PASSWORD = "demo-pass-2026"
 
 LANDING_HEADINGS = {

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from atmp_clinic.accounts.demo import DEMO_PASSWORD
+from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_second_factors
 from atmp_clinic.accounts.models import User
 from atmp_clinic.exemptions.models import ExemptionRequest
 from tests.conftest import PROJECT_DIR, authenticator_code, require_service
@@ -38,7 +38,9 @@ def browser():
 
 @pytest.fixture
 def site(live_server, demo):
-    """The demo, served; the stories make their own requests beside the demo's."""
+    """The demo, served, with its published authenticator; the stories make their own requests beside
+    the demo's."""
+    seed_second_factors()
     return live_server.url
 
 
@@ -60,6 +62,7 @@ class Person:
 
     def __init__(self, browser, site: str, username: str):
         self.site = site
+        self.username = username
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         self.page.goto(f"{site}/accounts/login/")
@@ -79,6 +82,9 @@ class Person:
     def take(self, step: str, **fields) -> None:
         """Fill the step's form on the request page and send it; wait for the success message."""
         section = self.page.locator("section.step", has=self.page.get_by_role("heading", name=step))
+        code = section.get_by_label("Authenticator code", exact=True)
+        if code.count():  # a signature, by someone with a second factor
+            code.fill(authenticator_code(User.objects.get(username=self.username)))
         for label, value in fields.items():
             field = section.get_by_label(label, exact=True)
             if field.evaluate("e => e.tagName") == "SELECT":

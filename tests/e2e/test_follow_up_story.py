@@ -14,6 +14,7 @@ from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.accounts.services import membership_create
 from atmp_clinic.followup.models import FollowUpPlan
 from atmp_clinic.manufacturing import services as manufacturing
+from tests.conftest import signature_of
 from tests.e2e.conftest import Person, screenshot
 from tests.followup.conftest import approved_for, enrolled_patient
 from tests.manufacturing.conftest import collect, make_batch, record_results
@@ -36,8 +37,8 @@ def test_administration_makes_the_plan_the_clinician_records_a_visit_the_patient
     request = approved_for(patient)
     batch = make_batch(collect(request=request))
     record_results(batch)
-    batch = manufacturing.batch_release(actor=User.objects.get(username="pharmacist"), batch=batch,
-                                        password=DEMO_PASSWORD)  # fmt: skip
+    pharmacist = User.objects.get(username="pharmacist")
+    batch = manufacturing.batch_release(actor=pharmacist, batch=batch, **signature_of(pharmacist))
 
     with time_machine.travel(timezone.now(), tick=True) as traveller:
         clinician = Person(browser, site, "clinician")

@@ -8,13 +8,8 @@ from tests.e2e.conftest import screenshot
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def demo_live(live_server, demo):
-    return live_server.url
-
-
-def test_pharmacist_logs_in_and_sees_the_pharmacist_worklist(demo_live, page):
-    page.goto(f"{demo_live}/")
+def test_pharmacist_logs_in_and_sees_the_pharmacist_worklist(site, page):
+    page.goto(f"{site}/")
     page.get_by_label("Username").fill("pharmacist")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -26,8 +21,8 @@ def test_pharmacist_logs_in_and_sees_the_pharmacist_worklist(demo_live, page):
     assert "Hospital pharmacist" in page.get_by_test_id("who").inner_text()
 
 
-def test_wrong_password_shows_a_clear_message(demo_live, page):
-    page.goto(f"{demo_live}/accounts/login/")
+def test_wrong_password_shows_a_clear_message(site, page):
+    page.goto(f"{site}/accounts/login/")
     page.get_by_label("Username").fill("pharmacist")
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Log in").click()

@@ -9,7 +9,7 @@ from atmp_clinic.exemptions import services
 from atmp_clinic.exemptions.models import CRITERIA, ExemptionRequest
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
-from tests.conftest import log_in
+from tests.conftest import log_in, signature_of
 
 PASSWORD = "demo-pass-2026"
 
@@ -57,8 +57,10 @@ def new_draft(**overrides) -> ExemptionRequest:
 
 def submitted(**overrides) -> ExemptionRequest:
     request = new_draft(**overrides)
-    services.request_co_sign(actor=user("clinician"), request=request, password=PASSWORD)
-    return services.request_submit(actor=user("pharmacist"), request=request, password=PASSWORD)
+    services.request_co_sign(actor=user("clinician"), request=request, **signature_of(user("clinician")))
+    return services.request_submit(
+        actor=user("pharmacist"), request=request, **signature_of(user("pharmacist"))
+    )
 
 
 def under_assessment() -> ExemptionRequest:
@@ -87,7 +89,11 @@ def ready_for_decision() -> ExemptionRequest:
 def approved() -> ExemptionRequest:
     request = ready_for_decision()
     services.request_decide(
-        actor=user("decider"), request=request, password=PASSWORD, outcome="approved", reasons="Criteria met."
+        actor=user("decider"),
+        request=request,
+        **signature_of(user("decider")),
+        outcome="approved",
+        reasons="Criteria met.",
     )
     return ExemptionRequest.objects.get(pk=request.pk)
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from atmp_clinic.exemptions.models import ExemptionRequest, State
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
-from tests.conftest import log_in
+from tests.conftest import log_in, signature_of
 from tests.exemptions.conftest import (
     PASSWORD,
     approved,
@@ -22,7 +22,10 @@ pytestmark = pytest.mark.django_db
 
 
 def step(username: str, request: ExemptionRequest, name: str, **data):
-    return client_for(username).post(reverse("request-step", args=[request.pk, name]), data)
+    client = client_for(username)
+    if "password" in data:  # a signature: with the code of the second factor the login just gave
+        data = {**signature_of(user(username)), **data}
+    return client.post(reverse("request-step", args=[request.pk, name]), data)
 
 
 def state_of(request: ExemptionRequest) -> str:

@@ -13,7 +13,8 @@ from atmp_clinic.manufacturing import services as manufacturing_services
 from atmp_clinic.patients import services as patient_services
 from atmp_clinic.patients.models import ConsentKind, Patient
 from atmp_clinic.products.models import Product
-from tests.exemptions.conftest import PASSWORD, complete_fields, user
+from tests.conftest import signature_of
+from tests.exemptions.conftest import complete_fields, user
 from tests.manufacturing.conftest import collect, make_batch, record_results
 
 EMAIL = ConsentKind.REMINDER_EMAIL
@@ -59,8 +60,10 @@ def approved_for(patient: Patient):
         actor=user("pharmacist"), patient=patient, product=Product.objects.get(name="CD19 CAR-T cells"),
         **complete_fields(),
     )  # fmt: skip
-    services.request_co_sign(actor=user("clinician"), request=request, password=PASSWORD)
-    request = services.request_submit(actor=user("pharmacist"), request=request, password=PASSWORD)
+    services.request_co_sign(actor=user("clinician"), request=request, **signature_of(user("clinician")))
+    request = services.request_submit(
+        actor=user("pharmacist"), request=request, **signature_of(user("pharmacist"))
+    )
     request = services.request_validate(actor=user("reviewer"), request=request)
     for assessor, kind in (("assessor", "quality"), ("assessor2", "clinical")):
         services.assessment_record(
@@ -68,7 +71,11 @@ def approved_for(patient: Patient):
         )
     request.refresh_from_db()
     services.request_decide(
-        actor=user("decider"), request=request, password=PASSWORD, outcome="approved", reasons="Criteria met."
+        actor=user("decider"),
+        request=request,
+        **signature_of(user("decider")),
+        outcome="approved",
+        reasons="Criteria met.",
     )
     request.refresh_from_db()
     return request
@@ -78,7 +85,9 @@ def plan_for(patient: Patient):
     """The plan made when the patient was given the product (now, day 0)."""
     batch = make_batch(collect(request=approved_for(patient)))
     record_results(batch)
-    batch = manufacturing_services.batch_release(actor=user("pharmacist"), batch=batch, password=PASSWORD)
+    batch = manufacturing_services.batch_release(
+        actor=user("pharmacist"), batch=batch, **signature_of(user("pharmacist"))
+    )
     administration = manufacturing_services.administration_record(
         actor=user("clinician"), batch=batch, administered_at=batch.released_at, dose="1 bag",
         patient_code=patient.pseudonym, batch_code=batch.batch_number,

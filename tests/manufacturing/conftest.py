@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from atmp_clinic.manufacturing import services
 from atmp_clinic.manufacturing.models import Batch, Collection
-from tests.exemptions.conftest import PASSWORD, approved, user
+from tests.conftest import signature_of
+from tests.exemptions.conftest import approved, user
 
 # A passing result for each test of the demo CAR-T's specification, by kind.
 PASSING = {
@@ -53,7 +54,7 @@ def record_results(batch: Batch, **failing) -> None:
 def released_batch() -> Batch:
     batch = make_batch()
     record_results(batch)
-    return services.batch_release(actor=user("pharmacist"), batch=batch, password=PASSWORD)
+    return services.batch_release(actor=user("pharmacist"), batch=batch, **signature_of(user("pharmacist")))
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from atmp_clinic.accounts.demo import DEMO_USERS
 from atmp_clinic.manufacturing.models import Batch
+from tests.conftest import signature_of
 from tests.exemptions.conftest import PASSWORD, approved, client_for, user
 from tests.manufacturing.conftest import collect, make_batch, record_results, released_batch
 
@@ -18,7 +19,10 @@ SEES = {"pharmacist", "clinician", "reviewer", "assessor", "assessor2", "decider
 
 
 def step(username: str, batch: Batch, name: str, **data):
-    return client_for(username).post(reverse("batch-step", args=[batch.pk, name]), data)
+    client = client_for(username)
+    if "password" in data:  # a signature: with the code of the second factor the login just gave
+        data = {**signature_of(user(username)), **data}
+    return client.post(reverse("batch-step", args=[batch.pk, name]), data)
 
 
 @pytest.mark.parametrize("username", USERNAMES)

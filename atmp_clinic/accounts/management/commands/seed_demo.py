@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_users
+from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_organisations_and_users, seed_second_factors
 from atmp_clinic.exemptions.demo import seed_requests
 from atmp_clinic.manufacturing.demo import seed_chains
 from atmp_clinic.patients.demo import seed_patients
@@ -19,6 +19,7 @@ class Command(BaseCommand):
         patients = seed_patients()
         requests = seed_requests()
         chains = seed_chains()
+        seed_second_factors()
         self.stdout.write(
             f"demo ready: {created['organisations']} organisations, {created['users']} users, "
             f"{products} products, {patients} patients, {requests} exemption requests and {chains} chains "
