@@ -35,8 +35,8 @@ from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
 from atmp_clinic.registry import services as registry_services
 from atmp_clinic.registry.models import ExportJob
-from tests.conftest import FAST_HASHER, load_seeded_demo, log_in, tasks_in_process
-from tests.exemptions.conftest import PASSWORD, complete_fields
+from tests.conftest import FAST_HASHER, load_seeded_demo, log_in, signature_of, tasks_in_process
+from tests.exemptions.conftest import complete_fields
 from tests.factories import member
 from tests.permission_rules import RULES, Rule, Side, Who, rules_of
 
@@ -90,8 +90,8 @@ def _submitted_with_attachment(*, pharmacist: User, clinician: User, hospital) -
         file=SimpleUploadedFile("qp-cv.pdf", _pdf(), content_type="application/pdf"),
         description="CV of the qualified person",
     )
-    exemption_services.request_co_sign(actor=clinician, request=request, password=PASSWORD)
-    request = exemption_services.request_submit(actor=pharmacist, request=request, password=PASSWORD)
+    exemption_services.request_co_sign(actor=clinician, request=request, **signature_of(clinician))
+    request = exemption_services.request_submit(actor=pharmacist, request=request, **signature_of(pharmacist))
     return request, attachment
 
 

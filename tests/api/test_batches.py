@@ -19,6 +19,7 @@ from atmp_clinic.manufacturing.models import Batch, Collection, ReleaseResult
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import ReleaseTest
 from tests.api.conftest import client_for, organisation_of, session_for
+from tests.conftest import signature_of
 from tests.exemptions.conftest import PASSWORD, approved, user
 from tests.factories import member
 from tests.manufacturing.conftest import collect, make_batch, record_results, released_batch
@@ -238,7 +239,7 @@ def test_list_queries_do_not_grow_with_batches(django_assert_num_queries):
     batches = batches_under(request, 5)
     record_results(batches[0], viability=Decimal(55))
     record_results(batches[1])
-    services.batch_release(actor=user("pharmacist"), batch=batches[1], password=PASSWORD)
+    services.batch_release(actor=user("pharmacist"), batch=batches[1], **signature_of(user("pharmacist")))
     client = client_for("pharmacist")
     # token with user, count, batches with request, patient, product, collection, releaser and the
     # out-of-specification flag

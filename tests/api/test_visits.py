@@ -24,7 +24,8 @@ from atmp_clinic.manufacturing.models import Administration
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
 from tests.api.conftest import client_for, organisation_of, session_for
-from tests.exemptions.conftest import PASSWORD, complete_fields, user
+from tests.conftest import signature_of
+from tests.exemptions.conftest import complete_fields, user
 from tests.manufacturing.conftest import collect, make_batch, record_results
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo")]
@@ -51,15 +52,19 @@ def approved_for(patient: Patient) -> ExemptionRequest:
         actor=user("pharmacist"), patient=patient, product=Product.objects.get(name="CD19 CAR-T cells"),
         **complete_fields(),
     )  # fmt: skip
-    exemption_services.request_co_sign(actor=user("clinician"), request=request, password=PASSWORD)
-    request = exemption_services.request_submit(actor=user("pharmacist"), request=request, password=PASSWORD)
+    exemption_services.request_co_sign(
+        actor=user("clinician"), request=request, **signature_of(user("clinician"))
+    )
+    request = exemption_services.request_submit(
+        actor=user("pharmacist"), request=request, **signature_of(user("pharmacist"))
+    )
     request = exemption_services.request_validate(actor=user("reviewer"), request=request)
     for assessor, kind in (("assessor", "quality"), ("assessor2", "clinical")):
         exemption_services.assessment_record(
             actor=user(assessor), request=request, kind=kind, report="Adequate.", recommendation="approve"
         )
     exemption_services.request_decide(
-        actor=user("decider"), request=ExemptionRequest.objects.get(pk=request.pk), password=PASSWORD,
+        actor=user("decider"), request=ExemptionRequest.objects.get(pk=request.pk), **signature_of(user("decider")),
         outcome="approved", reasons="Criteria met.",
     )  # fmt: skip
     return ExemptionRequest.objects.get(pk=request.pk)
@@ -79,7 +84,9 @@ def given(patient: Patient | None = None, *, days_ago: int = DAY_0_DAYS_AGO) -> 
             )
         batch = make_batch(collection, batch_number=f"CART-2026-{collection.pk:03d}")
         record_results(batch)
-        batch = manufacturing_services.batch_release(actor=user("pharmacist"), batch=batch, password=PASSWORD)
+        batch = manufacturing_services.batch_release(
+            actor=user("pharmacist"), batch=batch, **signature_of(user("pharmacist"))
+        )
         manufacturing_services.administration_record(
             actor=user("clinician"), batch=batch, administered_at=timezone.now(), dose="1 bag",
             patient_code=batch.request.patient.pseudonym, batch_code=batch.batch_number,

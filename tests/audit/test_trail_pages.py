@@ -23,8 +23,9 @@ from atmp_clinic.manufacturing.models import Batch
 from atmp_clinic.registry import services as registry_services
 from atmp_clinic.registry.models import ExpeditedReport
 from atmp_clinic.registry.services import expedited_report_submit
+from tests.conftest import signature_of
 from tests.documents.conftest import assert_a_proper_document
-from tests.exemptions.conftest import PASSWORD, approved, client_for, new_draft, submitted, user
+from tests.exemptions.conftest import approved, client_for, new_draft, submitted, user
 from tests.followup.conftest import enrolled_patient, plan_for
 from tests.manufacturing.conftest import make_batch, record_results, released_batch
 from tests.registry.test_services import ALIVE, SERIOUS_REACTION, adverse_event, noon
@@ -270,7 +271,9 @@ def test_a_released_batch_changed_after_signing_no_longer_matches():
 
 def test_the_co_signature_no_longer_matches_a_draft_edited_after_it_through_the_service():
     draft = new_draft()
-    exemption_services.request_co_sign(actor=user("clinician"), request=draft, password=PASSWORD)
+    exemption_services.request_co_sign(
+        actor=user("clinician"), request=draft, **signature_of(user("clinician"))
+    )
     exemption_services.request_update(actor=user("pharmacist"), request=draft, dose="5 mL")
     assert "No longer matches" in page("pharmacist", draft).content.decode()
 
@@ -322,7 +325,10 @@ def test_an_exceptional_release_justification_no_longer_matches_once_a_result_is
     batch = make_batch()
     record_results(batch, viability=Decimal(55))
     manufacturing_services.exceptional_release_justify(
-        actor=user("clinician"), batch=batch, password=PASSWORD, justification="No other option."
+        actor=user("clinician"),
+        batch=batch,
+        **signature_of(user("clinician")),
+        justification="No other option.",
     )
     assert "Matches the record" in page("clinician", batch).content.decode()
     result = batch.results.get(test__kind="potency")

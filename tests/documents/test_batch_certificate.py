@@ -12,8 +12,9 @@ from atmp_clinic.documents.batch_certificate import build
 from atmp_clinic.documents.models import DocumentKind, IssuedDocument
 from atmp_clinic.manufacturing import services
 from atmp_clinic.manufacturing.models import Batch
+from tests.conftest import signature_of
 from tests.documents.conftest import assert_a_proper_document, pdf_text
-from tests.exemptions.conftest import PASSWORD, client_for, user
+from tests.exemptions.conftest import client_for, user
 from tests.manufacturing.conftest import collect, make_batch, record_results, released_batch
 
 pytestmark = pytest.mark.django_db
@@ -30,9 +31,9 @@ def exceptionally_released_batch() -> Batch:
     batch = make_batch()
     record_results(batch, viability=Decimal(55))
     services.exceptional_release_justify(
-        actor=user("clinician"), batch=batch, justification=JUSTIFICATION, password=PASSWORD
+        actor=user("clinician"), batch=batch, justification=JUSTIFICATION, **signature_of(user("clinician"))
     )
-    return services.batch_release(actor=user("pharmacist"), batch=batch, password=PASSWORD)
+    return services.batch_release(actor=user("pharmacist"), batch=batch, **signature_of(user("pharmacist")))
 
 
 def certificate_text(batch: Batch) -> str:
@@ -45,7 +46,7 @@ def test_the_certificate_names_the_batch_and_its_chain_of_identity():
     expires_on = timezone.localdate() + timedelta(days=30)
     batch = make_batch(product_code=f"AE0001V0001{expires_on:%Y%m%d}", expires_on=expires_on)
     record_results(batch)
-    batch = services.batch_release(actor=user("pharmacist"), batch=batch, password=PASSWORD)
+    batch = services.batch_release(actor=user("pharmacist"), batch=batch, **signature_of(user("pharmacist")))
     text = certificate_text(batch)
     for expected in (
         batch.batch_number,
@@ -99,7 +100,7 @@ def test_an_administered_exceptional_release_keeps_its_mark():
 def test_accented_and_non_latin_letters_render():
     batch = make_batch(collect(collection_site="Aferese Łódź — Отделение Ψ, Hôpital Saint-Louis"))
     record_results(batch)
-    batch = services.batch_release(actor=user("pharmacist"), batch=batch, password=PASSWORD)
+    batch = services.batch_release(actor=user("pharmacist"), batch=batch, **signature_of(user("pharmacist")))
     assert "Aferese Łódź — Отделение Ψ, Hôpital Saint-Louis" in certificate_text(batch)
 
 

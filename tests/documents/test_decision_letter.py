@@ -13,8 +13,9 @@ from atmp_clinic.documents.models import DocumentKind, IssuedDocument
 from atmp_clinic.exemptions import services
 from atmp_clinic.exemptions.models import Decision, ExemptionRequest
 from atmp_clinic.patients.models import Patient
+from tests.conftest import signature_of
 from tests.documents.conftest import assert_a_proper_document, pdf_text, unfooted_pages
-from tests.exemptions.conftest import PASSWORD, approved, client_for, ready_for_decision, submitted, user
+from tests.exemptions.conftest import approved, client_for, ready_for_decision, submitted, user
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def approved_with_conditions() -> ExemptionRequest:
     decider.save()
     request = ready_for_decision()
     services.request_decide(
-        actor=decider, request=request, password=PASSWORD, outcome="approved_with_conditions",
+        actor=decider, request=request, **signature_of(decider), outcome="approved_with_conditions",
         reasons="The criteria of the hospital exemption are met.", conditions=CONDITIONS,
         follow_up_years=10, follow_up_template="integrating_vector", reporting_duties=DUTIES,
     )  # fmt: skip
@@ -115,7 +116,7 @@ def test_a_rejection_has_no_conditions():
     services.request_decide(
         actor=user("decider"),
         request=request,
-        password=PASSWORD,
+        **signature_of(user("decider")),
         outcome="rejected",
         reasons="Not custom-made.",
     )

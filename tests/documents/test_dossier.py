@@ -14,8 +14,9 @@ from atmp_clinic.documents.models import DocumentKind, IssuedDocument
 from atmp_clinic.exemptions import services
 from atmp_clinic.exemptions.models import ExemptionRequest
 from atmp_clinic.patients.models import Patient
+from tests.conftest import signature_of
 from tests.documents.conftest import assert_a_proper_document, pdf_text, unfooted_pages
-from tests.exemptions.conftest import PASSWORD, client_for, new_draft, submitted, user
+from tests.exemptions.conftest import client_for, new_draft, submitted, user
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +50,10 @@ def sent_with_documents() -> ExemptionRequest:
             actor=user("pharmacist"), request=request, description=f"Document {name}",
             file=SimpleUploadedFile(name, blank_pdf(pages), content_type="application/pdf"),
         )  # fmt: skip
-    services.request_co_sign(actor=physician, request=request, password=PASSWORD)
-    request = services.request_submit(actor=user("pharmacist"), request=request, password=PASSWORD)
+    services.request_co_sign(actor=physician, request=request, **signature_of(physician))
+    request = services.request_submit(
+        actor=user("pharmacist"), request=request, **signature_of(user("pharmacist"))
+    )
     request.product.name = PRODUCT
     request.product.save()
     return request

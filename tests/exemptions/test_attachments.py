@@ -11,7 +11,8 @@ from pypdf import PdfWriter
 
 from atmp_clinic.exemptions import services
 from atmp_clinic.exemptions.services import TransitionConflict, TransitionRefused
-from tests.exemptions.conftest import PASSWORD, client_for, new_draft, user
+from tests.conftest import signature_of
+from tests.exemptions.conftest import client_for, new_draft, user
 
 pytestmark = pytest.mark.django_db
 
@@ -97,18 +98,18 @@ def test_clinician_cannot_attach():
 
 def test_nothing_is_attached_while_the_authority_holds_the_request():
     draft = new_draft()
-    services.request_co_sign(actor=user("clinician"), request=draft, password=PASSWORD)
-    services.request_submit(actor=user("pharmacist"), request=draft, password=PASSWORD)
+    services.request_co_sign(actor=user("clinician"), request=draft, **signature_of(user("clinician")))
+    services.request_submit(actor=user("pharmacist"), request=draft, **signature_of(user("pharmacist")))
     with pytest.raises(TransitionConflict, match="can no longer be attached"):
         attach(draft, pdf())
 
 
 def test_a_document_added_after_the_physician_signed_needs_a_new_signature():
     draft = new_draft()
-    services.request_co_sign(actor=user("clinician"), request=draft, password=PASSWORD)
+    services.request_co_sign(actor=user("clinician"), request=draft, **signature_of(user("clinician")))
     attach(draft, pdf())
     with pytest.raises(TransitionRefused, match="changed since they signed"):
-        services.request_submit(actor=user("pharmacist"), request=draft, password=PASSWORD)
+        services.request_submit(actor=user("pharmacist"), request=draft, **signature_of(user("pharmacist")))
 
 
 # --- through the pages ---
@@ -138,8 +139,8 @@ def test_download_of_a_submitted_document_by_role_and_organisation(username, sta
     draft = new_draft()
     content = pdf()
     attachment = attach(draft, content)
-    services.request_co_sign(actor=user("clinician"), request=draft, password=PASSWORD)
-    services.request_submit(actor=user("pharmacist"), request=draft, password=PASSWORD)
+    services.request_co_sign(actor=user("clinician"), request=draft, **signature_of(user("clinician")))
+    services.request_submit(actor=user("pharmacist"), request=draft, **signature_of(user("pharmacist")))
     response = client_for(username).get(reverse("attachment-download", args=[draft.pk, attachment.pk]))
     assert response.status_code == status
     if status == 200:

@@ -9,7 +9,7 @@ from atmp_clinic.accounts.models import Organisation, Role
 from atmp_clinic.audit.selectors import events_for
 from atmp_clinic.exemptions import services
 from atmp_clinic.exemptions.models import Decision, ExemptionRequest, State
-from tests.conftest import require_service
+from tests.conftest import require_service, signature_of
 from tests.exemptions.conftest import PASSWORD, ready_for_decision, user
 from tests.factories import member
 
@@ -53,12 +53,16 @@ def test_two_deciders_at_once_make_one_decision():
         lambda: services.request_decide(
             actor=user("decider"),
             request=request,
-            password=PASSWORD,
+            **signature_of(user("decider")),
             outcome="approved",
             reasons="Criteria met.",
         ),
         lambda: services.request_decide(
-            actor=other, request=request, password=PASSWORD, outcome="rejected", reasons="Benefit unproven."
+            actor=other,
+            request=request,
+            **signature_of(other),
+            outcome="rejected",
+            reasons="Benefit unproven.",
         ),
     )
     state = ExemptionRequest.objects.get(pk=request.pk).state

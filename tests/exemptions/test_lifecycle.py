@@ -16,6 +16,7 @@ from atmp_clinic.exemptions.selectors import requests_visible_to
 from atmp_clinic.exemptions.services import IncompleteRequest, TransitionConflict, TransitionRefused
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
+from tests.conftest import signature_of
 from tests.exemptions.conftest import (
     PASSWORD,
     approved,
@@ -100,13 +101,17 @@ def test_submitted_request_can_no_longer_be_edited():
 
 def test_physician_cannot_sign_an_incomplete_request():
     with pytest.raises(IncompleteRequest) as refused:
-        services.request_co_sign(actor=user("clinician"), request=new_draft(dose=""), password=PASSWORD)
+        services.request_co_sign(
+            actor=user("clinician"), request=new_draft(dose=""), **signature_of(user("clinician"))
+        )
     assert refused.value.missing == {"dose": "Give the dose."}
 
 
 def test_only_the_responsible_physician_co_signs():
     with pytest.raises(PermissionDenied):
-        services.request_co_sign(actor=user("clinician_2"), request=new_draft(), password=PASSWORD)
+        services.request_co_sign(
+            actor=user("clinician_2"), request=new_draft(), **signature_of(user("clinician_2"))
+        )
 
 
 def test_wrong_password_gives_no_signature():
@@ -118,15 +123,17 @@ def test_wrong_password_gives_no_signature():
 
 def test_submission_needs_the_physicians_signature():
     with pytest.raises(TransitionRefused, match="responsible physician has not signed"):
-        services.request_submit(actor=user("pharmacist"), request=new_draft(), password=PASSWORD)
+        services.request_submit(
+            actor=user("pharmacist"), request=new_draft(), **signature_of(user("pharmacist"))
+        )
 
 
 def test_a_change_after_the_physician_signed_needs_a_new_signature():
     draft = new_draft()
-    services.request_co_sign(actor=user("clinician"), request=draft, password=PASSWORD)
+    services.request_co_sign(actor=user("clinician"), request=draft, **signature_of(user("clinician")))
     services.request_update(actor=user("pharmacist"), request=draft, frequency="Two infusions")
     with pytest.raises(TransitionRefused, match="changed since they signed"):
-        services.request_submit(actor=user("pharmacist"), request=draft, password=PASSWORD)
+        services.request_submit(actor=user("pharmacist"), request=draft, **signature_of(user("pharmacist")))
 
 
 def test_submission_is_signed_by_physician_and_pharmacist_over_the_same_content():
@@ -143,8 +150,8 @@ def test_signature_carries_the_printed_name():
 def test_authority_sees_a_request_only_from_its_submission():
     draft = new_draft()
     before = requests_visible_to(user=user("reviewer")).filter(pk=draft.pk).exists()
-    services.request_co_sign(actor=user("clinician"), request=draft, password=PASSWORD)
-    services.request_submit(actor=user("pharmacist"), request=draft, password=PASSWORD)
+    services.request_co_sign(actor=user("clinician"), request=draft, **signature_of(user("clinician")))
+    services.request_submit(actor=user("pharmacist"), request=draft, **signature_of(user("pharmacist")))
     after = requests_visible_to(user=user("reviewer")).filter(pk=draft.pk).exists()
     assert (before, after) == (False, True)
 
@@ -175,8 +182,8 @@ def test_validator_returns_an_incomplete_request_and_the_hospital_resubmits():
         actor=user("reviewer"), request=submitted(), reasons="Attach the QP's CV."
     )
     services.request_update(actor=user("pharmacist"), request=request, quality_summary="With the QP's CV.")
-    services.request_co_sign(actor=user("clinician"), request=request, password=PASSWORD)
-    services.request_submit(actor=user("pharmacist"), request=request, password=PASSWORD)
+    services.request_co_sign(actor=user("clinician"), request=request, **signature_of(user("clinician")))
+    services.request_submit(actor=user("pharmacist"), request=request, **signature_of(user("pharmacist")))
     assert [e.action for e in events_for(obj=request)][-3:] == ["edited", "co_signed", "resubmitted"]
 
 
@@ -284,14 +291,14 @@ def test_decider_who_assessed_the_request_is_refused():
     )
     with pytest.raises(TransitionRefused, match="four-eyes"):
         services.request_decide(
-            actor=both, request=request, password=PASSWORD, outcome="approved", reasons="ok"
+            actor=both, request=request, **signature_of(both), outcome="approved", reasons="ok"
         )
 
 
 def test_approval_with_conditions_needs_the_conditions():
     with pytest.raises(ValidationError, match="Write the conditions"):
         services.request_decide(
-            actor=user("decider"), request=ready_for_decision(), password=PASSWORD,
+            actor=user("decider"), request=ready_for_decision(), **signature_of(user("decider")),
             outcome="approved_with_conditions", reasons="ok",
         )  # fmt: skip
 
@@ -301,7 +308,7 @@ def test_rejection_sets_no_validity():
     decision = services.request_decide(
         actor=user("decider"),
         request=request,
-        password=PASSWORD,
+        **signature_of(user("decider")),
         outcome="rejected",
         reasons="Benefit unproven.",
     )
@@ -312,7 +319,11 @@ def test_a_second_decision_gets_a_clear_conflict_message():
     request = approved()
     with pytest.raises(TransitionConflict, match="approved now, so it cannot be decided"):
         services.request_decide(
-            actor=user("decider"), request=request, password=PASSWORD, outcome="rejected", reasons="x"
+            actor=user("decider"),
+            request=request,
+            **signature_of(user("decider")),
+            outcome="rejected",
+            reasons="x",
         )
 
 
@@ -321,7 +332,7 @@ def test_deciding_before_the_assessments_is_refused():
         services.request_decide(
             actor=user("decider"),
             request=under_assessment(),
-            password=PASSWORD,
+            **signature_of(user("decider")),
             outcome="approved",
             reasons="x",
         )
@@ -434,7 +445,7 @@ def test_an_approval_names_the_follow_up_template_of_the_products_class():
 
 def test_the_decider_may_set_another_template_and_duration():
     decision = services.request_decide(
-        actor=user("decider"), request=ready_for_decision(), password=PASSWORD, outcome="approved", reasons="ok",
+        actor=user("decider"), request=ready_for_decision(), **signature_of(user("decider")), outcome="approved", reasons="ok",
         follow_up_years=10, follow_up_template="somatic_cell_therapy",
     )  # fmt: skip
     assert (decision.follow_up_years, decision.follow_up_template) == (10, "somatic_cell_therapy")

@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from atmp_clinic.exemptions import notifications, services
 from atmp_clinic.exemptions.models import Notification
-from tests.conftest import log_in
-from tests.exemptions.conftest import PASSWORD, new_draft, submitted, user
+from tests.conftest import log_in, signature_of
+from tests.exemptions.conftest import new_draft, submitted, user
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_submission_tells_the_authoritys_validators():
 
 def test_the_physicians_signature_tells_the_pharmacists():
     draft = new_draft()
-    services.request_co_sign(actor=user("clinician"), request=draft, password=PASSWORD)
+    services.request_co_sign(actor=user("clinician"), request=draft, **signature_of(user("clinician")))
     assert outbox_of(draft, "co_signed") == {"pharmacist"}
 
 

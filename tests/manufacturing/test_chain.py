@@ -14,6 +14,7 @@ from atmp_clinic.exemptions.models import Notification
 from atmp_clinic.manufacturing import services
 from atmp_clinic.manufacturing.models import Batch
 from atmp_clinic.manufacturing.services import ChainRefused
+from tests.conftest import signature_of
 from tests.exemptions.conftest import PASSWORD, approved, submitted, user
 from tests.factories import member
 from tests.manufacturing.conftest import collect, make_batch, record_results, released_batch
@@ -155,7 +156,7 @@ def test_a_correction_keeps_the_old_result_in_the_audit_trail():
 def test_release_needs_every_result():
     batch = make_batch()
     with pytest.raises(ChainRefused, match=r"Results are missing for: .*Viability"):
-        services.batch_release(actor=user("pharmacist"), batch=batch, password=PASSWORD)
+        services.batch_release(actor=user("pharmacist"), batch=batch, **signature_of(user("pharmacist")))
 
 
 def test_out_of_specification_blocks_release_and_says_which():
@@ -164,7 +165,7 @@ def test_out_of_specification_blocks_release_and_says_which():
     with pytest.raises(
         ChainRefused, match=r"Out of specification: Viability \(7-AAD flow cytometry\) \(55 %\)"
     ):
-        services.batch_release(actor=user("pharmacist"), batch=batch, password=PASSWORD)
+        services.batch_release(actor=user("pharmacist"), batch=batch, **signature_of(user("pharmacist")))
 
 
 def test_a_pharmacist_who_is_not_a_qualified_person_cannot_release():
@@ -177,7 +178,7 @@ def test_a_pharmacist_who_is_not_a_qualified_person_cannot_release():
     batch = make_batch()
     record_results(batch)
     with pytest.raises(PermissionDenied, match="qualified person"):
-        services.batch_release(actor=plain, batch=batch, password=PASSWORD)
+        services.batch_release(actor=plain, batch=batch, **signature_of(plain))
 
 
 def test_release_is_signed_by_the_qualified_person():
@@ -195,9 +196,11 @@ def test_release_is_signed_by_the_qualified_person():
 def test_exceptional_release_justified_by_the_physician_tells_the_authority():
     batch = make_batch()
     record_results(batch, viability=Decimal(55))
-    services.exceptional_release_justify(actor=user("clinician"), batch=batch, password=PASSWORD,
+    services.exceptional_release_justify(actor=user("clinician"), batch=batch, **signature_of(user("clinician")),
                                          justification="No other option; viability 55 % is clinically acceptable.")  # fmt: skip
-    released = services.batch_release(actor=user("pharmacist"), batch=batch, password=PASSWORD)
+    released = services.batch_release(
+        actor=user("pharmacist"), batch=batch, **signature_of(user("pharmacist"))
+    )
     told = set(
         Notification.objects.filter(request=batch.request, event__action="exceptional_release").values_list(
             "recipient__username", flat=True
@@ -217,7 +220,7 @@ def test_only_the_responsible_physician_justifies_an_exceptional_release():
     record_results(batch, viability=Decimal(55))
     with pytest.raises(PermissionDenied):
         services.exceptional_release_justify(
-            actor=user("pharmacist"), batch=batch, password=PASSWORD, justification="x"
+            actor=user("pharmacist"), batch=batch, **signature_of(user("pharmacist")), justification="x"
         )
 
 
@@ -225,14 +228,14 @@ def test_a_result_changed_after_the_justification_needs_it_again():
     batch = make_batch()
     record_results(batch, viability=Decimal(55))
     services.exceptional_release_justify(
-        actor=user("clinician"), batch=batch, password=PASSWORD, justification="ok"
+        actor=user("clinician"), batch=batch, **signature_of(user("clinician")), justification="ok"
     )
     result = batch.results.get(test__kind="potency")
     services.result_correct(
         actor=user("pharmacist"), result=result, value=Decimal(900), reason="Re-read the plate."
     )
     with pytest.raises(ChainRefused, match="exceptional release"):
-        services.batch_release(actor=user("pharmacist"), batch=batch, password=PASSWORD)
+        services.batch_release(actor=user("pharmacist"), batch=batch, **signature_of(user("pharmacist")))
 
 
 def test_no_exceptional_release_when_every_result_passes():
@@ -240,7 +243,7 @@ def test_no_exceptional_release_when_every_result_passes():
     record_results(batch)
     with pytest.raises(ChainRefused, match="no exceptional release is needed"):
         services.exceptional_release_justify(
-            actor=user("clinician"), batch=batch, password=PASSWORD, justification="x"
+            actor=user("clinician"), batch=batch, **signature_of(user("clinician")), justification="x"
         )
 
 
@@ -286,7 +289,7 @@ def test_a_single_administration_permit_allows_one():
     )
     second = make_batch(second_collection, batch_number="CART-2026-002")
     record_results(second)
-    services.batch_release(actor=user("pharmacist"), batch=second, password=PASSWORD)
+    services.batch_release(actor=user("pharmacist"), batch=second, **signature_of(user("pharmacist")))
     with pytest.raises(ChainRefused, match="single administration"):
         give(second)
 
