@@ -29,6 +29,7 @@ from urllib.parse import quote
 import kombu.pools
 import pytest
 import redis
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -54,6 +55,8 @@ OUTAGE_SECONDS = 60
 # connection timeout (CELERY_BROKER_CONNECTION_TIMEOUT, 3 s) and one quick retry
 # (CELERY_TASK_PUBLISH_RETRY_POLICY); /healthz's own check tries twice.
 PROMPT_SECONDS = 5
+# The queue the send tasks go to; the test's workers consume it alone, as deploy/'s reminder workers do.
+SEND_QUEUE = settings.CELERY_TASK_ROUTES["followup.send_message"]["queue"]
 
 
 def free_port() -> int:
@@ -201,7 +204,7 @@ class Workers:
         with open(self.log_path, "a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "--app", "atmp_clinic", "worker", "--pool", "prefork",
-                 "--concurrency", str(CONCURRENCY), "--queues", "celery", "--hostname", f"reminders-{uuid.uuid4().hex[:8]}@%h",
+                 "--concurrency", str(CONCURRENCY), "--queues", SEND_QUEUE, "--hostname", f"reminders-{uuid.uuid4().hex[:8]}@%h",
                  "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
                 cwd=PROJECT_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
@@ -227,8 +230,8 @@ class Workers:
         return " ready." in self.log()[self.log_from :]
 
     def queued(self) -> int:
-        """Tasks waiting in the broker for a worker."""
-        return self.broker.client().llen("celery")
+        """Send tasks waiting in the broker for a worker."""
+        return self.broker.client().llen(SEND_QUEUE)
 
 
 @pytest.fixture
