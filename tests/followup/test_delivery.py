@@ -24,7 +24,6 @@ import time
 import uuid
 from collections import Counter
 from datetime import timedelta
-from urllib.parse import quote
 
 import kombu.pools
 import pytest
@@ -37,7 +36,7 @@ from atmp_clinic.celery import app as celery_app
 from atmp_clinic.followup import reminders
 from atmp_clinic.followup.models import FollowUpVisit, Modality, OutboxMessage
 from atmp_clinic.followup.services import plan_amend
-from tests.conftest import PROJECT_DIR, require_service
+from tests.conftest import PROJECT_DIR, database_url_of_the_test, require_service
 from tests.exemptions.conftest import user
 from tests.followup.conftest import enrolled_patient, plan_for
 
@@ -178,13 +177,6 @@ def smtp_inbox():
     inbox.url = f"smtp://127.0.0.1:{controller.port}"
     yield inbox
     controller.stop()
-
-
-def database_url_of_the_test() -> str:
-    """The test database, as a URL the worker's settings read."""
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
-    return f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 class Workers:
