@@ -2,6 +2,7 @@
 an unknown field fails), the kustomization rendered by kubectl, and what the cluster cannot check
 (probes Django accepts, one beat, pods that are not root and have limits)."""
 
+import re
 import shutil
 import subprocess
 
@@ -139,3 +140,20 @@ def test_each_container_reads_the_config_map_and_the_secret(workload):
     for container in manifests.pod_specs()[workload]["containers"]:
         sources = {next(iter(source)): next(iter(source.values()))["name"] for source in container["envFrom"]}
         assert sources == {"configMapRef": CONFIG_MAP, "secretRef": SECRET}
+
+
+def image_static_root() -> str:
+    """Where the image has the collected static files: STATIC_ROOT, VAR_DIR/static, with the
+    Dockerfile's VAR_DIR."""
+    dockerfile = (manifests.DEPLOY_DIR / "Dockerfile").read_text()
+    return re.search(r"^ENV .*\bVAR_DIR=(\S+)", dockerfile, re.MULTILINE).group(1) + "/static"
+
+
+@pytest.mark.parametrize("workload", manifests.pod_specs())
+def test_no_volume_hides_the_static_files_of_the_image(workload):
+    """An emptyDir on /tmp would leave whitenoise nothing to serve: every page without its CSS."""
+    static = image_static_root()
+    mounts = [
+        m["mountPath"] for c in manifests.pod_specs()[workload]["containers"] for m in c["volumeMounts"]
+    ]
+    assert [path for path in mounts if static == path or static.startswith(path.rstrip("/") + "/")] == []
