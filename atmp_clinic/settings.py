@@ -380,6 +380,29 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# One queue per kind of work, so that a long export or a year's annual reports never delay a
+# patient's reminder; deploy/ runs a worker pool per queue. Declared here, a worker started
+# without --queues (make run, tests, benchmarks) consumes every one of them.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = {
+    name: {"exchange": name, "routing_key": name} for name in ("default", "reminders", "exports", "documents")
+}
+# Every task is named here (tests/deploy/test_task_routes.py insists), so a new one is placed on
+# purpose, on a queue that every deployment has a worker for.
+CELERY_TASK_ROUTES = {
+    "atmp_clinic.celery.record_worker_heartbeat": {"queue": "default"},
+    "exemptions.lapse_unanswered": {"queue": "default"},
+    "exemptions.send_notification": {"queue": "default"},
+    "exemptions.send_waiting_notifications": {"queue": "default"},
+    "followup.miss_closed_windows": {"queue": "default"},
+    "followup.dispatch_reminders": {"queue": "reminders"},
+    "followup.send_message": {"queue": "reminders"},
+    "followup.send_overdue_digests": {"queue": "reminders"},
+    "registry.run_export": {"queue": "exports"},
+    "registry.run_waiting_exports": {"queue": "exports"},
+    "documents.issue_annual_reports": {"queue": "documents"},
+}
+
 # --- Production hardening (manage.py check --deploy is clean) --------------------------------
 
 if PRODUCTION:

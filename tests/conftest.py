@@ -4,6 +4,7 @@ import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.core.cache.backends.locmem import LocMemCache
@@ -205,3 +206,12 @@ def run_manage(*args: str, env: dict | None = None, timeout: int = 60) -> subpro
         text=True,
         timeout=timeout,
     )
+
+
+def database_url_of_the_test() -> str:
+    """The test database, as a URL that another process (a worker, pg_dump) can use."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    return f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

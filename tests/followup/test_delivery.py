@@ -24,11 +24,11 @@ import time
 import uuid
 from collections import Counter
 from datetime import timedelta
-from urllib.parse import quote
 
 import kombu.pools
 import pytest
 import redis
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -36,7 +36,7 @@ from atmp_clinic.celery import app as celery_app
 from atmp_clinic.followup import reminders
 from atmp_clinic.followup.models import FollowUpVisit, Modality, OutboxMessage
 from atmp_clinic.followup.services import plan_amend
-from tests.conftest import PROJECT_DIR, require_service
+from tests.conftest import PROJECT_DIR, database_url_of_the_test, require_service
 from tests.exemptions.conftest import user
 from tests.followup.conftest import enrolled_patient, plan_for
 
@@ -54,6 +54,8 @@ OUTAGE_SECONDS = 60
 # connection timeout (CELERY_BROKER_CONNECTION_TIMEOUT, 3 s) and one quick retry
 # (CELERY_TASK_PUBLISH_RETRY_POLICY); /healthz's own check tries twice.
 PROMPT_SECONDS = 5
+# The queue the send tasks go to; the test's workers consume it alone, as deploy/'s reminder workers do.
+SEND_QUEUE = settings.CELERY_TASK_ROUTES["followup.send_message"]["queue"]
 
 
 def free_port() -> int:
@@ -177,13 +179,6 @@ def smtp_inbox():
     controller.stop()
 
 
-def database_url_of_the_test() -> str:
-    """The test database, as a URL the worker's settings read."""
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
-    return f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 class Workers:
     """Celery worker processes on the test's broker, database and SMTP server; each started in a
     session of its own, so that a kill takes its pool's children with it."""
@@ -201,7 +196,7 @@ class Workers:
         with open(self.log_path, "a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "--app", "atmp_clinic", "worker", "--pool", "prefork",
-                 "--concurrency", str(CONCURRENCY), "--queues", "celery", "--hostname", f"reminders-{uuid.uuid4().hex[:8]}@%h",
+                 "--concurrency", str(CONCURRENCY), "--queues", SEND_QUEUE, "--hostname", f"reminders-{uuid.uuid4().hex[:8]}@%h",
                  "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
                 cwd=PROJECT_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
@@ -227,8 +222,8 @@ class Workers:
         return " ready." in self.log()[self.log_from :]
 
     def queued(self) -> int:
-        """Tasks waiting in the broker for a worker."""
-        return self.broker.client().llen("celery")
+        """Send tasks waiting in the broker for a worker."""
+        return self.broker.client().llen(SEND_QUEUE)
 
 
 @pytest.fixture
