@@ -1,5 +1,6 @@
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -13,10 +14,17 @@ from atmp_clinic.health import check_broker
 from tests.conftest import PROJECT_DIR, require_service
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @dataclass
 class Worker:
     queue: str
     log: Path
+    metrics_port: int
 
     def log_lines(self) -> list[str]:
         return [line for line in self.log.read_text().splitlines() if line.strip()]
@@ -38,12 +46,20 @@ class Worker:
 
 @pytest.fixture
 def worker(tmp_path):
-    """A real prefork worker, as production runs it, on a queue of its own: JSON logs to a file."""
+    """A real prefork worker, as production runs it, on a queue of its own: JSON logs to a file,
+    task metrics in multiprocess mode, served on a port of its own."""
     broker = check_broker()
     require_service("the Celery broker", None if broker == "ok" else broker)
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    running = Worker(queue=queue, log=tmp_path / "worker.log")
-    env = {**os.environ, "LOG_FORMAT": "json"}
+    metrics_dir = tmp_path / "worker-metrics"
+    metrics_dir.mkdir()
+    running = Worker(queue=queue, log=tmp_path / "worker.log", metrics_port=free_port())
+    env = {
+        **os.environ,
+        "LOG_FORMAT": "json",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "METRICS_WORKER_PORT": str(running.metrics_port),
+    }
     with running.log.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "--quiet", "--app", "atmp_clinic", "worker", "--pool", "prefork",
