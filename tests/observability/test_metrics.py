@@ -1,6 +1,9 @@
 """/metrics: for Prometheus only (token and/or address), with request counters, the outbox backlog
 as it is when scraped, and the task counts a real prefork worker serves."""
 
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 from datetime import timedelta
@@ -11,8 +14,9 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from atmp_clinic.followup.models import Channel, FollowUpVisit, OutboxMessage
-from tests.conftest import log_in
+from tests.conftest import PROJECT_DIR, log_in
 from tests.exemptions.conftest import user
+from tests.observability.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 TOKEN = "a-scrape-token-0123456789"
@@ -166,3 +170,47 @@ def test_a_prefork_worker_serves_its_task_counts_and_durations(worker):
         figures.get(("atmp_celery_tasks_total", labels)),
         figures.get(("atmp_celery_task_duration_seconds_count", labels)),
     ) == (2, 2)
+
+
+@pytest.mark.services
+def test_gunicorn_workers_counts_are_summed_in_multiprocess_mode(tmp_path, settings):
+    """Several gunicorn workers, as deploy/ runs them, each counting in files of its own: one scrape
+    answers the sum, whichever worker it reaches."""
+    database = settings.DATABASES["default"]
+    if not database["ENGINE"].endswith("postgresql"):
+        pytest.skip("the web processes need the test database on a server")
+    login = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
+    port, metrics_dir = free_port(), tmp_path / "web-metrics"
+    metrics_dir.mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{login}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "METRICS_TOKEN": TOKEN,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "atmp_clinic.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"],
+        cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.3)
+        for _ in range(9):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5).close()
+        scrape_request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": BEARER}
+        )
+        with urllib.request.urlopen(scrape_request, timeout=5) as answer:  # noqa: S310 (an http:// URL, above)
+            figures = samples(answer.read().decode())
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    labels = (("method", "GET"), ("status", "200"), ("view", "login"))
+    assert figures[("django_http_responses_total_by_status_view_method_total", labels)] == 10
