@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .health import healthz
+from .observability.views import metrics
 
 admin.site.site_header = "ATMP Clinic administration"
 admin.site.site_title = "ATMP Clinic"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("products/", include("atmp_clinic.products.urls")),
     path("patients/", include("atmp_clinic.patients.urls")),

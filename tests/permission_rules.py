@@ -18,6 +18,8 @@ A rule says:
 - `query`: a query string the route needs (`table=visits`); `about`: a label telling a name's rules
   apart in failures and in KNOWN_DEVIATIONS; `fresh_client`: the request ends the session (logout);
 - `once`: the answer cannot depend on the caller (a public, slow document): one caller is asked;
+- `machine`: the route serves a machine (Prometheus), which no login makes a caller: an anonymous
+  caller it refuses gets 404 like everyone else, not the login page;
 - `listed(side)`: for a list, the mark of the side's object (the link to its page in HTML, its id
   in the API's results), which shows exactly when `shown(who, side)` (default: `allowed`) holds.
 
@@ -94,6 +96,9 @@ class Rule:
     shown: Callable[[Who, Side], bool] | None = None
     fresh_client: bool = False  # the request ends the session (logout): a client of its own
     once: bool = False  # the same answer for everyone (and slow to make): asked of one caller and anonymous
+    machine: bool = (
+        False  # for a machine, not a person: refused callers, anonymous too, get 404, no login page
+    )
     about: str = ""
 
 
@@ -271,6 +276,9 @@ def trail(record_of: Callable[[Side], Any], allowed, about: str) -> Rule:
 RULES: dict[str, Rule | tuple[Rule, ...]] = {
     # --- Accounts ---
     "healthz": Rule(everyone, public=True),
+    # Prometheus's, by token or address (METRICS_TOKEN, METRICS_ALLOWED_IPS), which the tests leave
+    # unset: no user, whatever their role, and no anonymous caller (tests/observability cover who may).
+    "metrics": Rule(nobody, machine=True),
     "login": Rule(everyone, ok=(302,), public=True),  # a logged-in user is sent on
     "logout": Rule(everyone, method="post", fresh_client=True),
     "password_change": Rule(logged_in),

@@ -293,6 +293,8 @@ def anonymous_mismatch(name: str, rule: Rule, response) -> str | None:
     code = response.status_code
     if rule.public:
         return None if code == 200 else f"{code}, expected 200 (public)"
+    if rule.machine:
+        return None if code == 404 else f"{code}, expected 404 (a machine's route)"
     if name.startswith("api:"):
         return None if code == 401 else f"{code}, expected 401"
     if code == 302 and response["Location"].startswith(LOGIN_URL):

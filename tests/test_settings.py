@@ -74,7 +74,8 @@ def test_development_keeps_a_generated_secret_key_under_var():
 
 @pytest.mark.skipif(not REQUIRE_SERVICES, reason="CI only: REQUIRE_SERVICES=1")
 def test_ci_runs_against_postgresql_and_redis():
+    # django-prometheus's wrapper of Django's PostgreSQL backend, which counts the queries.
     assert (settings.DATABASES["default"]["ENGINE"], settings.CELERY_BROKER_URL.split(":")[0]) == (
-        "django.db.backends.postgresql",
+        "django_prometheus.db.backends.postgresql",
         "redis",
     )
