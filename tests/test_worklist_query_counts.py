@@ -75,5 +75,5 @@ def test_analyst_dashboard_costs_the_same_queries_for_2_and_20_plans():
 
 # Pinned: a change that adds a query per page shows here, one that adds a query per row fails above.
 REVIEWER_HOME = 13
-CLINICIAN_HOME = 18
+CLINICIAN_HOME = 19
 ANALYST_DASHBOARD = 12
