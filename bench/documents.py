@@ -43,7 +43,7 @@ def busiest_hospital():
 
 def top_up(hospital, patients: int) -> int:
     """Move patients (with their plans and records) from the other hospitals of its country to the
-    hospital until it has `patients`: the generator spreads 20,000 over 32 hospitals."""
+    hospital until it has `patients`: the generator spreads 20,000 over 50 hospitals."""
     from atmp_clinic.patients.models import Patient
 
     movers = list(

@@ -63,10 +63,14 @@ def purge_broker() -> int:
 def volume() -> dict[str, int]:
     from django.db.models import Count
 
+    from atmp_clinic.accounts.models import Organisation
     from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit, OutboxMessage
     from atmp_clinic.patients.models import Patient
 
+    hospitals = Organisation.objects.filter(kind=Organisation.Kind.HOSPITAL)
     counts = {
+        "hospitals": hospitals.count(),
+        "countries": hospitals.values("country").distinct().count(),
         "patients": Patient.objects.count(),
         "plans": FollowUpPlan.objects.count(),
         "visits": FollowUpVisit.objects.count(),
@@ -395,7 +399,7 @@ run. The data is encrypted with this checkout's `SECRET_KEY`: generate again aft
 {box["python"]}; PostgreSQL {box["postgresql"]} and Redis on the same machine; load average
 {load[0]:.1f} before the runs and {load[1]:.1f} after{shared}.
 
-**Volume**: {counts["patients"]:,} patients in 32 hospitals of 7 countries, {counts["plans"]:,} integrating-vector
+**Volume**: {counts["patients"]:,} patients in {counts["hospitals"]} hospitals of {counts["countries"]} countries, {counts["plans"]:,} integrating-vector
 plans of 15 years (some patients were treated twice), {counts["visits"]:,} visits ({statuses}),
 {counts["outbox"]:,} outbox rows (every reminder written up to yesterday, as if the platform had run
 for 15 years). Now = {NOW:%Y-%m-%d %H:%M} UTC; reminder points {points} days before.
