@@ -12,6 +12,7 @@ expedited report, submitted on time, late, or left open. The other documents are
 record each. One warm-up, then the median of --runs builds; rendering is in-process (no HTTP)."""
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -116,8 +117,24 @@ def timed(build: Callable, runs: int) -> dict:
     return {"median": statistics.median(seconds), "min": min(seconds), "max": max(seconds), "bytes": size}
 
 
+FLOOR = "floor: one paragraph through documents.pdf.render"
+
+
+def floor_document() -> bytes:
+    """The least a PDF of ours costs: one paragraph on one page through the same renderer (fonts,
+    metadata, numbered footer), no query."""
+    from reportlab.platypus import Paragraph
+
+    from atmp_clinic.documents import pdf
+
+    story = [Paragraph("ATMP Clinic", pdf.styles().body)]
+    return pdf.render(story, title="Floor", author="ATMP Clinic", subject="Floor", reference="FLOOR")
+
+
 def documents(hospital, year: int) -> dict[str, Callable]:
-    """Each builder with one record of the bench database."""
+    """Each builder with one record of the bench database, after the floor."""
+    from types import SimpleNamespace
+
     from atmp_clinic.documents import (
         annual_report,
         batch_certificate,
@@ -130,7 +147,8 @@ def documents(hospital, year: int) -> dict[str, Callable]:
     from atmp_clinic.manufacturing.models import Batch
 
     builders = {
-        f"annual report ({hospital.patient_count} patients)": lambda: annual_report.build(hospital, year)
+        FLOOR: lambda: SimpleNamespace(pdf=floor_document()),
+        f"annual report ({hospital.patient_count} patients)": lambda: annual_report.build(hospital, year),
     }
     records = {
         "request dossier": (dossier, ExemptionRequest.objects.filter(submitted_at__isnull=False).first()),
@@ -152,6 +170,7 @@ def main() -> None:
 
     year = NOW.year - 1
     results, failures = {}, {}
+    load_before = os.getloadavg()[0]
     with transaction.atomic():
         moved = top_up(busiest_hospital(), PATIENTS)
         hospital = busiest_hospital()
@@ -164,6 +183,7 @@ def main() -> None:
             print(name, results.get(name) or failures[name], flush=True)
         transaction.set_rollback(True)
 
+    load = (load_before, os.getloadavg()[0])
     about = machine()
     lines = [
         "How long building each PDF takes (ReportLab, in-process, no HTTP), median of "
@@ -177,21 +197,28 @@ def main() -> None:
         f"{added['expedited reports']:,} expedited reports added (bench.generate writes none). All of it in a "
         "transaction rolled back afterwards: the database is left as it was.",
         "",
-        "| document | median | min | max | size |",
-        "|---|---|---|---|---|",
+        "The floor (issue 9) is one paragraph on one page through the same renderer (`documents.pdf.render`:",
+        "fonts, metadata, numbered footer) and no query: each document's median is also given as a multiple",
+        "of it.",
+        "",
+        "| document | median | / floor | min | max | size |",
+        "|---|---|---|---|---|---|",
     ]
+    floor = results.get(FLOOR, {}).get("median")
     for name, figures in results.items():
+        times = f"{figures['median'] / floor:.0f}×" if floor else "–"
         lines.append(
-            f"| {name} | {figures['median'] * 1000:.0f} ms | {figures['min'] * 1000:.0f} ms | "
-            f"{figures['max'] * 1000:.0f} ms | {figures['bytes'] / 1024:.0f} KiB |"
+            f"| {name} | {figures['median'] * 1000:.1f} ms | {times} | {figures['min'] * 1000:.1f} ms | "
+            f"{figures['max'] * 1000:.1f} ms | {figures['bytes'] / 1024:.0f} KiB |"
         )
     for name, problem in failures.items():
-        lines.append(f"| {name} | failed: {problem} | | | |")
+        lines.append(f"| {name} | failed: {problem} | | | | |")
     lines += [
         "",
         f"Measured {now_utc():%Y-%m-%d %H:%M} UTC on "
         + ", ".join(f"{k} {v}" for k, v in about.items())
-        + ".",
+        + f"; load average {load[0]:.1f} before and {load[1]:.1f} after"
+        + (f" (on {about['cores']} cores: other work shared the machine)." if max(load) > 0.5 else "."),
     ]
     from bench.common import write_section
 
