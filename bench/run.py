@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--no-load", action="store_true", help="leave out bench.load")
     args = parser.parse_args()
     steps = STEPS[:-1] if args.no_load else STEPS
-    started_at, started = now_utc(), time.perf_counter()
+    started_at, started, load_before = now_utc(), time.perf_counter(), os.getloadavg()[0]
     took = []
     for name, module in steps:
         print(f"=== {name}: python -m {' '.join(module)}", flush=True)
@@ -42,10 +42,12 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", *module], cwd=ROOT, env=os.environ.copy(), check=True)
         took.append((name, module, time.perf_counter() - step_started))
     total = time.perf_counter() - started
+    load = (load_before, os.getloadavg()[0])
     setup_django()
     from bench.common import machine
 
     box = machine()
+    shared = f" (on {box['cores']} cores: other work shared the machine)" if max(load) > 0.5 else ""
     rows = "\n".join(
         f"| {name} | `python -m {' '.join(module)}` | {seconds:,.0f} s |" for name, module, seconds in took
     )
@@ -53,7 +55,7 @@ def main() -> None:
 `make bench` runs every benchmark from nothing: it drops and fills `atmp_clinic_bench`, then each
 step rewrites its section of this file (each states its machine and date). Run {started_at:%Y-%m-%d %H:%M} UTC
 on {box["cores"]} cores ({box["cpu"]}), {box["ram"]} RAM, {box["os"]}; PostgreSQL {box["postgresql"]}
-and Redis on the same machine, which other people's test runs shared throughout.
+and Redis on the same machine; load average {load[0]:.1f} at the start and {load[1]:.1f} at the end{shared}.
 
 | step | command | took |
 |---|---|---:|

@@ -265,7 +265,7 @@ The people and what their page lists:
 {chr(10).join(rows)}
 
 Queries per page are fixed whatever the data (tests/test_worklist_query_counts.py, 2 rows against
-20: reviewer 13, clinician 18, analyst dashboard 12).
+20: reviewer 13, clinician 19, analyst dashboard 12).
 
 **Measured** {now_utc():%Y-%m-%d %H:%M} UTC on {box["cores"]} cores ({box["cpu"]}), {box["ram"]} RAM, {box["os"]};
 {box["python"]}; PostgreSQL {box["postgresql"]} and Redis on the same machine, with the clients;
