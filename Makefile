@@ -58,7 +58,7 @@ lock: $(INSTALLED)
 .PHONY: bench bench-generate bench-worklists bench-reminders bench-plans bench-registry bench-fhir bench-documents bench-load
 
 # Issue 9: every benchmark from an empty database (atmp_clinic_bench; Redis db 5 for the web cache,
-# db 13 for the reminders' broker), about 25 minutes; each rewrites its section of BENCHMARKS.md,
+# db 13 for the reminders' broker), about 20 minutes; each rewrites its section of BENCHMARKS.md,
 # then the time each step took. The targets below run one step (all but bench-generate and
 # bench-load need bench-generate's data).
 bench: $(INSTALLED)

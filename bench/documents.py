@@ -5,8 +5,9 @@ the figures to the "Documents (issue 7)" section of BENCHMARKS.md.
 
 The annual report is built for the hospital with the most patients, topped up to PATIENTS with
 patients of the other hospitals of its country, for the last full year before bench.common.NOW.
-bench.generate writes no adverse events, so this script adds them, all of it inside a transaction
-rolled back at the end (the database is left as it was): per patient of that hospital
+bench.generate's adverse events spread over 15 years and 50 hospitals, so this script adds the year's
+own, all inside a transaction rolled back at the end (the database is left as it was): per patient of
+that hospital
 EVENTS_PER_PATIENT events in the year, SERIOUS_SHARE of them serious reactions, each with its
 expedited report, submitted on time, late, or left open. The other documents are built for one
 record each. One warm-up, then the median of --runs builds; rendering is in-process (no HTTP)."""
@@ -194,7 +195,7 @@ def main() -> None:
         f"Annual report: {hospital.name}, the hospital with the most patients, topped up to "
         f"{hospital.patient_count:,} with {moved} patients of its country's other hospitals, year {year}; "
         f"{added['plans']:,} plans, with {added['adverse events']:,} adverse events and "
-        f"{added['expedited reports']:,} expedited reports added (bench.generate writes none). All of it in a "
+        f"{added['expedited reports']:,} expedited reports added to those bench.generate wrote. All of it in a "
         "transaction rolled back afterwards: the database is left as it was.",
         "",
         "The floor (issue 9) is one paragraph on one page through the same renderer (`documents.pdf.render`:",
