@@ -6,9 +6,8 @@ the figures to the "Documents (issue 7)" section of BENCHMARKS.md.
 The annual report is built for the hospital with the most patients, topped up to PATIENTS with
 patients of the other hospitals of its country, for the last full year before bench.common.NOW.
 bench.generate's adverse events spread over 15 years and 50 hospitals, so this script adds the year's
-own, all inside a transaction rolled back at the end (the database is left as it was): per patient of
-that hospital
-EVENTS_PER_PATIENT events in the year, SERIOUS_SHARE of them serious reactions, each with its
+own, all inside a transaction rolled back at the end (the database is left as it was): per patient
+of that hospital EVENTS_PER_PATIENT events in the year, SERIOUS_SHARE of them serious reactions, each with its
 expedited report, submitted on time, late, or left open. The other documents are built for one
 record each. One warm-up, then the median of --runs builds; rendering is in-process (no HTTP)."""
 
