@@ -163,7 +163,12 @@ def database_from_url(url: str) -> dict:
     else:
         config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
-        config.setdefault("OPTIONS", {})["connect_timeout"] = 5
+        options = config.setdefault("OPTIONS", {})
+        options["connect_timeout"] = 5
+        # No JIT: the permission filters' EXISTS … OR EXISTS subqueries make the planner's cost
+        # estimates huge, so short queries were JIT-compiled, ~0.9 s each (bench/worklists.py: a
+        # clinician's worklist 1 s with JIT, 0.25 s without). Options in the URL come after and win.
+        options["options"] = f"-c jit=off {options.get('options', '')}".strip()
     return config
 
 

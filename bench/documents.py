@@ -5,13 +5,14 @@ the figures to the "Documents (issue 7)" section of BENCHMARKS.md.
 
 The annual report is built for the hospital with the most patients, topped up to PATIENTS with
 patients of the other hospitals of its country, for the last full year before bench.common.NOW.
-bench.generate writes no adverse events, so this script adds them, all of it inside a transaction
-rolled back at the end (the database is left as it was): per patient of that hospital
-EVENTS_PER_PATIENT events in the year, SERIOUS_SHARE of them serious reactions, each with its
+bench.generate's adverse events spread over 15 years and 50 hospitals, so this script adds the year's
+own, all inside a transaction rolled back at the end (the database is left as it was): per patient
+of that hospital EVENTS_PER_PATIENT events in the year, SERIOUS_SHARE of them serious reactions, each with its
 expedited report, submitted on time, late, or left open. The other documents are built for one
 record each. One warm-up, then the median of --runs builds; rendering is in-process (no HTTP)."""
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -43,7 +44,7 @@ def busiest_hospital():
 
 def top_up(hospital, patients: int) -> int:
     """Move patients (with their plans and records) from the other hospitals of its country to the
-    hospital until it has `patients`: the generator spreads 20,000 over 32 hospitals."""
+    hospital until it has `patients`: the generator spreads 20,000 over 50 hospitals."""
     from atmp_clinic.patients.models import Patient
 
     movers = list(
@@ -116,8 +117,24 @@ def timed(build: Callable, runs: int) -> dict:
     return {"median": statistics.median(seconds), "min": min(seconds), "max": max(seconds), "bytes": size}
 
 
+FLOOR = "floor: one paragraph through documents.pdf.render"
+
+
+def floor_document() -> bytes:
+    """The least a PDF of ours costs: one paragraph on one page through the same renderer (fonts,
+    metadata, numbered footer), no query."""
+    from reportlab.platypus import Paragraph
+
+    from atmp_clinic.documents import pdf
+
+    story = [Paragraph("ATMP Clinic", pdf.styles().body)]
+    return pdf.render(story, title="Floor", author="ATMP Clinic", subject="Floor", reference="FLOOR")
+
+
 def documents(hospital, year: int) -> dict[str, Callable]:
-    """Each builder with one record of the bench database."""
+    """Each builder with one record of the bench database, after the floor."""
+    from types import SimpleNamespace
+
     from atmp_clinic.documents import (
         annual_report,
         batch_certificate,
@@ -130,7 +147,8 @@ def documents(hospital, year: int) -> dict[str, Callable]:
     from atmp_clinic.manufacturing.models import Batch
 
     builders = {
-        f"annual report ({hospital.patient_count} patients)": lambda: annual_report.build(hospital, year)
+        FLOOR: lambda: SimpleNamespace(pdf=floor_document()),
+        f"annual report ({hospital.patient_count} patients)": lambda: annual_report.build(hospital, year),
     }
     records = {
         "request dossier": (dossier, ExemptionRequest.objects.filter(submitted_at__isnull=False).first()),
@@ -152,6 +170,7 @@ def main() -> None:
 
     year = NOW.year - 1
     results, failures = {}, {}
+    load_before = os.getloadavg()[0]
     with transaction.atomic():
         moved = top_up(busiest_hospital(), PATIENTS)
         hospital = busiest_hospital()
@@ -164,6 +183,7 @@ def main() -> None:
             print(name, results.get(name) or failures[name], flush=True)
         transaction.set_rollback(True)
 
+    load = (load_before, os.getloadavg()[0])
     about = machine()
     lines = [
         "How long building each PDF takes (ReportLab, in-process, no HTTP), median of "
@@ -174,24 +194,31 @@ def main() -> None:
         f"Annual report: {hospital.name}, the hospital with the most patients, topped up to "
         f"{hospital.patient_count:,} with {moved} patients of its country's other hospitals, year {year}; "
         f"{added['plans']:,} plans, with {added['adverse events']:,} adverse events and "
-        f"{added['expedited reports']:,} expedited reports added (bench.generate writes none). All of it in a "
+        f"{added['expedited reports']:,} expedited reports added to those bench.generate wrote. All of it in a "
         "transaction rolled back afterwards: the database is left as it was.",
         "",
-        "| document | median | min | max | size |",
-        "|---|---|---|---|---|",
+        "The floor (issue 9) is one paragraph on one page through the same renderer (`documents.pdf.render`:",
+        "fonts, metadata, numbered footer) and no query: each document's median is also given as a multiple",
+        "of it.",
+        "",
+        "| document | median | / floor | min | max | size |",
+        "|---|---|---|---|---|---|",
     ]
+    floor = results.get(FLOOR, {}).get("median")
     for name, figures in results.items():
+        times = f"{figures['median'] / floor:.0f}×" if floor else "–"
         lines.append(
-            f"| {name} | {figures['median'] * 1000:.0f} ms | {figures['min'] * 1000:.0f} ms | "
-            f"{figures['max'] * 1000:.0f} ms | {figures['bytes'] / 1024:.0f} KiB |"
+            f"| {name} | {figures['median'] * 1000:.1f} ms | {times} | {figures['min'] * 1000:.1f} ms | "
+            f"{figures['max'] * 1000:.1f} ms | {figures['bytes'] / 1024:.0f} KiB |"
         )
     for name, problem in failures.items():
-        lines.append(f"| {name} | failed: {problem} | | | |")
+        lines.append(f"| {name} | failed: {problem} | | | | |")
     lines += [
         "",
         f"Measured {now_utc():%Y-%m-%d %H:%M} UTC on "
         + ", ".join(f"{k} {v}" for k, v in about.items())
-        + ".",
+        + f"; load average {load[0]:.1f} before and {load[1]:.1f} after"
+        + (f" (on {about['cores']} cores: other work shared the machine)." if max(load) > 0.5 else "."),
     ]
     from bench.common import write_section
 

@@ -1,6 +1,8 @@
-"""Fill the benchmark database with 15 years of follow-up: hospitals in seven countries, 20,000
-patients on integrating-vector plans (≈ 500,000 visits) and the outbox the reminder dispatch would
-have written over those years.
+"""Fill the benchmark database with 15 years of follow-up: 50 hospitals in five countries, 20,000
+patients on integrating-vector plans (≈ 500,000 template visits), the outbox the reminder dispatch
+would have written over those years, 100,000 adverse events with their expedited reports, 400
+requests in review, the object permissions the services grant, and (through bench.registry_export)
+2,000,000 outcome records.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/atmp_clinic_bench .venv/bin/python -m bench.generate
 
@@ -10,8 +12,8 @@ bulk_create and COPY, but the rows are the ones the services would write: visits
 `followup.services._visit` and `due_date` over the template seeded by migration followup/0002
 (checked against `plan_create` itself at the end), identities go through the model so their
 fields are encrypted, and outbox rows follow `reminders.reminder_windows` and `next_allowed`.
-Not generated, because the dispatch does not read them: audit events, object permissions,
-assessments, release results, digests."""
+Not generated, because no benchmark reads them: audit events, assessments, release results,
+digests."""
 
 import argparse
 import json
@@ -28,18 +30,17 @@ from bench.common import NOW, database_name, rss_mb, setup_django
 
 TEMPLATE = "integrating_vector"
 FOLLOW_UP_YEARS = 15
+IN_REVIEW = 400  # requests with an authority now
 FAILED_SHARE = 0.003  # reminders that gave up after eight attempts
 RETRYING_SHARE = 0.01  # of yesterday's reminders: still waiting for a retry this morning
 
-# country: authority, hospitals, the patients' languages (weights), home time zone
+# country: authority, hospitals, the patients' languages (weights), home time zone (50 hospitals)
 COUNTRIES = {
-    "DE": ("Paul-Ehrlich-Institut", 8, {"de": 0.9, "en": 0.1}, "Europe/Berlin"),
-    "FR": ("ANSM", 7, {"fr": 0.92, "en": 0.08}, "Europe/Paris"),
-    "ES": ("AEMPS", 6, {"es": 0.9, "en": 0.1}, "Europe/Madrid"),
-    "NL": ("CBG-MEB", 4, {"en": 0.75, "de": 0.15, "fr": 0.1}, "Europe/Amsterdam"),
-    "BE": ("FAMHP", 3, {"fr": 0.5, "en": 0.35, "de": 0.15}, "Europe/Brussels"),
-    "IE": ("HPRA", 2, {"en": 1.0}, "Europe/Dublin"),
-    "FI": ("Fimea", 2, {"en": 0.8, "de": 0.1, "fr": 0.1}, "Europe/Helsinki"),
+    "DE": ("Paul-Ehrlich-Institut", 14, {"de": 0.9, "en": 0.1}, "Europe/Berlin"),
+    "FR": ("ANSM", 12, {"fr": 0.92, "en": 0.08}, "Europe/Paris"),
+    "ES": ("AEMPS", 10, {"es": 0.9, "en": 0.1}, "Europe/Madrid"),
+    "NL": ("CBG-MEB", 8, {"en": 0.75, "de": 0.15, "fr": 0.1}, "Europe/Amsterdam"),
+    "BE": ("FAMHP", 6, {"fr": 0.5, "en": 0.35, "de": 0.15}, "Europe/Brussels"),
 }
 # Patients followed from abroad (about 6 %): their reminders respect their own clock.
 ABROAD = [
@@ -59,6 +60,15 @@ FAMILY = {
     "es": ["García", "Rodríguez", "González", "Fernández", "López", "Martínez", "Sánchez", "Pérez"],
     "en": ["de Jong", "Jansen", "Murphy", "Kelly", "Virtanen", "Korhonen", "Peeters", "Yılmaz"],
 }
+AE_TERMS = [
+    "Neutropenia", "Thrombocytopenia", "Anaemia", "Pyrexia", "Hypogammaglobulinaemia", "Fatigue", "Nausea",
+    "Headache", "Pneumonia", "Urinary tract infection", "Herpes zoster", "Diarrhoea", "Hypotension",
+]  # fmt: skip
+AE_SPECIAL = [
+    ("T-cell lymphoma", ["new_malignancy", "t_cell_malignancy"]), ("Myelodysplastic syndrome", ["new_malignancy"]),
+    ("Peripheral neuropathy", ["neurological"]), ("Autoimmune thyroiditis", ["autoimmune"]),
+    ("Aplastic anaemia", ["haematological"]), ("Sepsis", ["serious_infection"]),
+]  # fmt: skip
 INDICATIONS = [
     ("C83.3", "Diffuse large B-cell lymphoma, relapsed after two lines of therapy"),
     ("C91.0", "B-cell acute lymphoblastic leukaemia, relapsed or refractory"),
@@ -205,6 +215,9 @@ class Generator:
                             origin=Origin.AUTOLOGOUS, vector_kind=VectorKind.LENTIVIRAL, created_by=pharmacist,
                             mechanism_of_action="Autologous T cells transduced with a lentiviral anti-CD19 CAR.")
                 )  # fmt: skip
+        analyst = User(username="analyst", password=password, email="analyst@registry.example")
+        users.append(analyst)
+        memberships.append(Membership(user=analyst, role=Role.ANALYST))
         User.objects.bulk_create(users)
         Membership.objects.bulk_create(memberships)
         self.products = {p.hospital_id: p for p in Product.objects.bulk_create(products)}
@@ -325,9 +338,38 @@ class Generator:
         self.counts["patients"], self.counts["consents"] = len(patients), len(consents)
         log(f"{len(consents)} consents", self.started)
 
+    def request_row(
+        self, *, id: int, hospital, patient_id: int, clinician, created_at: datetime, state: str, planned: date,
+        updated_at: datetime, validated: bool,
+    ):  # fmt: skip
+        """A request as the pharmacist files it and the authority's steps leave it in `state`."""
+        from atmp_clinic.exemptions.models import ExemptionRequest, Route
+
+        code, indication = self.rng.choice(INDICATIONS)
+        pharmacist = self.pharmacists[hospital.pk]
+        return ExemptionRequest(
+            id=id, reference=f"HE-{hospital.country}-{created_at:%Y}-{id:05d}", hospital=hospital,
+            authority=self.authorities[hospital.country], patient_id=patient_id, product=self.products[hospital.pk],
+            state=state, indication_code=code, indication=indication,
+            unmet_need="No authorised CAR-T product is available to this patient in time.",
+            not_otherwise_available=True, criterion_non_routine=True, criterion_custom_made=True,
+            criterion_individual_prescription=True, criterion_same_member_state=True,
+            criterion_in_hospital=True, criterion_physician_responsibility=True,
+            dose="1 × 10⁶ CAR+ T cells/kg", route=Route.INTRAVENOUS, frequency="a single infusion",
+            batches_expected=1, planned_administration_date=planned,
+            manufacturing_site=f"{hospital.name}, cell therapy unit",
+            manufacturing_authorisation=hospital.manufacturing_authorisation_number,
+            qualified_person=pharmacist.username, quality_summary="Per the product specification.",
+            pharmacovigilance="Per the hospital's pharmacovigilance system.",
+            follow_up_plan="15 years per the integrating-vector template.", responsible_physician=clinician,
+            created_by=pharmacist, created_at=created_at, updated_at=updated_at,
+            submitted_at=created_at + timedelta(days=2),
+            validated_at=created_at + timedelta(days=20) if validated else None,
+        )  # fmt: skip
+
     def write_chains(self) -> None:
         """Per plan: the approved request, its decision, collection, batch and administration."""
-        from atmp_clinic.exemptions.models import Decision, ExemptionRequest, Outcome, Route, State
+        from atmp_clinic.exemptions.models import Decision, ExemptionRequest, Outcome, State
         from atmp_clinic.followup.models import FollowUpPlan
         from atmp_clinic.followup.services import due_date
         from atmp_clinic.manufacturing.models import Administration, Batch, Collection
@@ -340,27 +382,12 @@ class Generator:
             clinician = rng.choice(self.clinicians[hospital.pk])
             pharmacist, reviewer = self.pharmacists[hospital.pk], self.reviewers[authority.pk]
             created_at = at - timedelta(days=rng.randint(70, 110))
-            code, indication = rng.choice(INDICATIONS)
             with_conditions = rng.random() < 0.1
             requests.append(
-                ExemptionRequest(
-                    id=plan.id, reference=f"HE-{hospital.country}-{created_at:%Y}-{plan.id:05d}", hospital=hospital,
-                    authority=authority, patient_id=patient.id, product=self.products[hospital.pk],
+                self.request_row(
+                    id=plan.id, hospital=hospital, patient_id=patient.id, clinician=clinician, created_at=created_at,
                     state=State.APPROVED_WITH_CONDITIONS if with_conditions else State.APPROVED,
-                    indication_code=code, indication=indication,
-                    unmet_need="No authorised CAR-T product is available to this patient in time.",
-                    not_otherwise_available=True, criterion_non_routine=True, criterion_custom_made=True,
-                    criterion_individual_prescription=True, criterion_same_member_state=True,
-                    criterion_in_hospital=True, criterion_physician_responsibility=True,
-                    dose="1 × 10⁶ CAR+ T cells/kg", route=Route.INTRAVENOUS, frequency="a single infusion",
-                    batches_expected=1, planned_administration_date=at.date(),
-                    manufacturing_site=f"{hospital.name}, cell therapy unit",
-                    manufacturing_authorisation=hospital.manufacturing_authorisation_number,
-                    qualified_person=pharmacist.username, quality_summary="Per the product specification.",
-                    pharmacovigilance="Per the hospital's pharmacovigilance system.",
-                    follow_up_plan="15 years per the integrating-vector template.", responsible_physician=clinician,
-                    created_by=pharmacist, created_at=created_at, updated_at=at - timedelta(days=30),
-                    submitted_at=created_at + timedelta(days=2), validated_at=created_at + timedelta(days=20),
+                    planned=at.date(), updated_at=at - timedelta(days=30), validated=True,
                 )
             )  # fmt: skip
             decided_at = at - timedelta(days=rng.randint(25, 40))
@@ -400,6 +427,23 @@ class Generator:
                              ends_on=due_date(starts_on, FOLLOW_UP_YEARS, "years"), status=plan.status,
                              ended_on=plan.ended_on, end_reason=plan.end_reason, created_at=at + timedelta(minutes=20))
             )  # fmt: skip
+        # Requests with an authority now, for patients of the last months still waiting for their
+        # treatment: what the reviewers' worklists show (about two months of new requests).
+        candidates = [p for p in self.patients if not p.death and not p.treatment_withdrawn]
+        in_review = [State.SUBMITTED, State.UNDER_ASSESSMENT, State.READY_FOR_DECISION]
+        for number, patient in enumerate(rng.sample(candidates, min(IN_REVIEW, len(candidates))), start=1):
+            submitted_days = rng.randint(1, 100)
+            state = State.SUBMITTED if submitted_days < 20 else rng.choices(in_review[1:], [3, 1])[0]
+            created_at = NOW - timedelta(days=submitted_days + 2, hours=rng.randint(0, 8))
+            requests.append(
+                self.request_row(
+                    id=len(self.plans) + number, hospital=patient.hospital, patient_id=patient.id,
+                    clinician=rng.choice(self.clinicians[patient.hospital.pk]), created_at=created_at, state=state,
+                    planned=(NOW + timedelta(days=rng.randint(20, 90))).date(),
+                    updated_at=created_at + timedelta(days=min(20, submitted_days)), validated=state != State.SUBMITTED,
+                )
+            )  # fmt: skip
+        self.counts["requests in review"] = len(requests) - len(self.plans)
         for model, rows in (
             (ExemptionRequest, requests), (Decision, decisions), (Collection, collections), (Batch, batches),
             (Administration, administrations),
@@ -408,7 +452,8 @@ class Generator:
         self.plan_rows = {plan.id: plan for plan in plans}
         self.counts["plans"] = len(plans)
         log(
-            f"{len(requests)} approved requests with decisions, collections, batches, administrations",
+            f"{len(self.plans)} approved requests with decisions, collections, batches, administrations; "
+            f"{self.counts['requests in review']} requests in review",
             self.started,
         )
 
@@ -614,12 +659,157 @@ class Generator:
             log(f"{outbox_count} outbox rows written up to yesterday (COPY)", self.started)
         self.counts["visits"], self.counts["outbox"] = visit_count, outbox_count
 
+    def write_adverse_events(self, total: int) -> None:
+        """`total` adverse events spread over the plans' followed years, most in the first months
+        (CRS and ICANS in the first weeks), and an expedited report for each serious related one:
+        submitted in time mostly, late now and then, still open when recent."""
+        from django.db import connection, transaction
+
+        from atmp_clinic.registry.models import AdverseEvent, ExpeditedReport
+
+        rng = self.rng
+        plans = [(seed, self.plan_rows[seed.id]) for seed in self.plans]
+        followed = [max(1, ((seed.ended_on or self.today) - plan.starts_on).days) for seed, plan in plans]
+        event_fields = [
+            "id", "plan", "patient", "kind", "term", "onset_on", "resolved_on", "grade", "grading_criteria",
+            "grading_reasons", "serious", "seriousness", "relatedness", "outcome", "special_interest", "recorded_by",
+            "recorded_at",
+        ]  # fmt: skip
+        report_fields = [
+            "adverse_event", "hospital", "authority", "due_on", "status", "narrative", "opened_at", "submitted_at",
+            "submitted_by", "acknowledged_at", "acknowledged_by",
+        ]  # fmt: skip
+        reports = []
+        with transaction.atomic(), connection.cursor() as cursor:
+            copy_sql = (
+                f"COPY {AdverseEvent._meta.db_table} ({columns(AdverseEvent, event_fields)}) FROM STDIN"
+            )
+            with cursor.copy(copy_sql) as copy:
+                for event_id, (seed, plan) in enumerate(
+                    rng.choices(plans, weights=followed, k=total), start=1
+                ):
+                    span = max(1, ((seed.ended_on or self.today) - plan.starts_on).days)
+                    day = rng.randint(0, min(span, 90)) if rng.random() < 0.5 else rng.randint(0, span)
+                    onset = min(plan.starts_on + timedelta(days=day), self.today - timedelta(days=1))
+                    kind, term, special = "general", rng.choice(AE_TERMS), []
+                    if day <= 21 and rng.random() < 0.5:
+                        kind, term = rng.choice([("crs", "Cytokine release syndrome"), ("icans", "ICANS")])
+                    elif rng.random() < 0.03:
+                        term, special = rng.choice(AE_SPECIAL)
+                    grade = rng.choices([1, 2, 3, 4, 5], [40, 30, 20, 8, 2])[0]
+                    serious = grade >= 3 or bool(special)
+                    related = rng.choices(["not_related", "unlikely", "possible", "probable", "definite"],
+                                          [20, 20, 25, 25, 10])[0]  # fmt: skip
+                    outcome = "fatal" if grade == 5 else rng.choice(["recovered", "recovered", "recovering"])
+                    resolved = onset + timedelta(days=rng.randint(1, 30)) if outcome == "recovered" else None
+                    recorded_at = datetime(
+                        onset.year, onset.month, onset.day, rng.randint(8, 17), tzinfo=UTC
+                    ) + (timedelta(days=rng.randint(0, 3)))
+                    recorded_at = min(recorded_at, NOW - timedelta(hours=1))
+                    hospital = seed.patient.hospital
+                    copy.write_row(
+                        [event_id, plan.id, seed.patient.id, kind, term, onset,
+                         min(resolved, self.today) if resolved else None, grade, "{}", "[]", serious,
+                         json.dumps(["death"] if grade == 5 else ["hospitalisation"] if serious else []), related,
+                         outcome, json.dumps(special), rng.choice(self.clinicians[hospital.pk]).pk, recorded_at]
+                    )  # fmt: skip
+                    if serious and related in ("possible", "probable", "definite"):
+                        due_on = onset + timedelta(days=7 if grade >= 4 else 15)
+                        recent = (self.today - onset).days < 20
+                        submitted = (
+                            None
+                            if recent and rng.random() < 0.6
+                            else recorded_at + timedelta(days=rng.choice([1, 3, 6, 10, 20]))
+                        )
+                        submitted = min(submitted, NOW - timedelta(minutes=30)) if submitted else None
+                        # the authority acknowledges within days: only the last fortnight's wait for it
+                        acknowledged = submitted + timedelta(days=rng.randint(1, 10)) if submitted else None
+                        if acknowledged and acknowledged > NOW - timedelta(days=1):
+                            acknowledged = None
+                        authority = self.authorities[hospital.country]
+                        status = "acknowledged" if acknowledged else "submitted" if submitted else "open"
+                        reports.append(
+                            [event_id, hospital.pk, authority.pk, due_on, status, "", recorded_at, submitted,
+                             self.pharmacists[hospital.pk].pk if submitted else None, acknowledged,
+                             self.reviewers[authority.pk].pk if acknowledged else None]
+                        )  # fmt: skip
+            copy_sql = f"COPY {ExpeditedReport._meta.db_table} ({columns(ExpeditedReport, report_fields)}) FROM STDIN"
+            with cursor.copy(copy_sql) as copy:
+                for row in reports:
+                    copy.write_row(row)
+        self.counts["adverse events"], self.counts["expedited reports"] = total, len(reports)
+        log(f"{total} adverse events, {len(reports)} expedited reports (COPY)", self.started)
+
+    def grant_permissions(self) -> None:
+        """The object permissions the services grant (patients.services.patient_create,
+        exemptions.services request create and submit, products and manufacturing services), given
+        to the organisation groups in one INSERT … SELECT per grant instead of one assign_perm per
+        object; the groups and each user's membership of them through the services themselves."""
+        from django.contrib.auth.models import Permission
+        from django.contrib.contenttypes.models import ContentType
+        from django.db import connection
+        from guardian.utils import get_group_obj_perms_model
+
+        from atmp_clinic.accounts import services as accounts_services
+        from atmp_clinic.accounts.models import OrganisationGroup, Role, User
+        from atmp_clinic.exemptions.models import ExemptionRequest
+        from atmp_clinic.manufacturing.models import Batch
+        from atmp_clinic.patients.models import Patient
+        from atmp_clinic.products.models import Product
+
+        for country in COUNTRIES:
+            accounts_services._sync_organisation_visibility(country=country)
+        for user in User.objects.filter(memberships__isnull=False).distinct():
+            accounts_services.user_sync_groups(user=user)
+        # (model, codename, the organisation column of the object's table, the group's role)
+        grants = [
+            (Patient, "view_patient", "hospital_id", ""), (Patient, "change_patient", "hospital_id", ""),
+            (Patient, "view_identity", "hospital_id", ""),
+            (ExemptionRequest, "view_exemptionrequest", "hospital_id", ""),
+            (ExemptionRequest, "change_exemptionrequest", "hospital_id", Role.PHARMACIST),
+            (ExemptionRequest, "view_exemptionrequest", "authority_id", ""),
+            (Product, "view_product", "hospital_id", ""), (Product, "change_product", "hospital_id", Role.PHARMACIST),
+        ]  # fmt: skip
+        batch_grants = [("view_batch", "hospital_id", ""), ("change_batch", "hospital_id", Role.PHARMACIST),
+                        ("view_batch", "authority_id", "")]  # fmt: skip
+        organisations = {o.pk: o for o in self.hospitals} | {o.pk: o for o in self.authorities.values()}
+        for organisation in organisations.values():  # the groups the grants name, made as the services do
+            accounts_services.organisation_group(organisation=organisation)
+            if organisation.is_hospital:
+                accounts_services.organisation_group(organisation=organisation, role=Role.PHARMACIST)
+        rows = 0
+        with connection.cursor() as cursor:
+            for model, codename, column, role in [
+                *grants,
+                *((Batch, codename, column, role) for codename, column, role in batch_grants),
+            ]:
+                permission = Permission.objects.get(
+                    codename=codename, content_type=ContentType.objects.get_for_model(model)
+                )
+                table = model._meta.db_table
+                source = (
+                    f"(SELECT b.id, r.{column} AS organisation_id FROM {table} b "
+                    f"JOIN {ExemptionRequest._meta.db_table} r ON r.id = b.request_id)"
+                    if model is Batch
+                    else f"(SELECT id, {column} AS organisation_id FROM {table})"
+                )
+                cursor.execute(
+                    f"INSERT INTO {get_group_obj_perms_model(model)._meta.db_table} (permission_id, group_id, content_object_id) "
+                    f"SELECT %s, g.group_id, o.id FROM {source} o "
+                    f"JOIN {OrganisationGroup._meta.db_table} g ON g.organisation_id = o.organisation_id AND g.role = %s "
+                    "WHERE o.organisation_id IS NOT NULL",
+                    [permission.pk, role],
+                )  # fmt: skip
+                rows += cursor.rowcount
+        self.counts["object permissions"] = rows
+        log(f"{rows} object permissions granted to the organisation groups", self.started)
+
     def finish(self) -> None:
         from django.apps import apps
         from django.core.management.color import no_style
         from django.db import connection
 
-        models = [m for app in ("accounts", "patients", "exemptions", "manufacturing", "followup", "products")
+        models = [m for app in ("accounts", "patients", "exemptions", "manufacturing", "followup", "products", "registry")
                   for m in apps.get_app_config(app).get_models()]  # fmt: skip
         with connection.cursor() as cursor:
             for statement in connection.ops.sequence_reset_sql(no_style(), models):
@@ -670,7 +860,12 @@ def check_against_plan_create(sample: int = 5) -> None:
             for v in visits
         ]
 
-    plans = list(FollowUpPlan.objects.select_related("administration").order_by("?")[:sample])
+    # A plan with adverse events cannot be deleted (PROTECT): those without any are compared.
+    plans = list(
+        FollowUpPlan.objects.filter(adverse_events__isnull=True)
+        .select_related("administration")
+        .order_by("?")[:sample]
+    )
     for plan in plans:
         with transaction.atomic():
             generated = described(plan.visits.order_by("id"))
@@ -711,6 +906,7 @@ def main() -> None:
         help="patients treated a second time under a new permit, with a second plan (default 0.14)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--adverse-events", type=int, default=100_000)
     args = parser.parse_args()
 
     url = setup_django()
@@ -729,9 +925,19 @@ def main() -> None:
     generator.write_patients()
     generator.write_chains()
     generator.write_visits_and_outbox()
+    generator.write_adverse_events(args.adverse_events)
+    generator.grant_permissions()
     generator.finish()
-    elapsed = time.perf_counter() - started
     check_against_plan_create()
+    # The registry's 2,000,000 outcome observations: fortnightly questionnaires on top of the
+    # template's visits, written by the registry export's benchmark, which reports them.
+    from bench.registry_export import TARGET_ROWS, prepare
+
+    outcomes = prepare(TARGET_ROWS)
+    generator.counts["outcomes"] = outcomes["after"]["outcomes"]
+    generator.counts["visits"] = outcomes["after"]["visits"]
+    log(f"{outcomes['after']['outcomes']} outcomes over {outcomes['after']['visits']} visits", started)
+    elapsed = time.perf_counter() - started
     record_generation(seconds=elapsed, args=vars(args), counts=generator.counts)
     counts = ", ".join(f"{value:,} {name}" for name, value in generator.counts.items())
     print(f"Done in {elapsed:.0f} s ({elapsed / 60:.1f} min), peak RSS {rss_mb()[1]:.0f} MB: {counts}")

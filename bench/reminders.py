@@ -16,7 +16,10 @@ import argparse
 import json
 import os
 import resource
+import smtplib
 import statistics
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -63,10 +66,14 @@ def purge_broker() -> int:
 def volume() -> dict[str, int]:
     from django.db.models import Count
 
+    from atmp_clinic.accounts.models import Organisation
     from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit, OutboxMessage
     from atmp_clinic.patients.models import Patient
 
+    hospitals = Organisation.objects.filter(kind=Organisation.Kind.HOSPITAL)
     counts = {
+        "hospitals": hospitals.count(),
+        "countries": hospitals.values("country").distinct().count(),
         "patients": Patient.objects.count(),
         "plans": FollowUpPlan.objects.count(),
         "visits": FollowUpVisit.objects.count(),
@@ -238,6 +245,85 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.0f} ms" if seconds >= 0.0095 else f"{seconds * 1000:.1f} ms"
 
 
+def smtp_sink() -> tuple[subprocess.Popen, int]:
+    """aiosmtpd's Sink handler (accepts and drops every message) in a process of its own, so that
+    receiving takes no time from the sender's."""
+    from bench.load import free_port
+
+    port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink", "-l", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=2) as probe:
+                probe.noop()
+            return sink, port
+        except OSError:
+            time.sleep(0.2)
+    sink.kill()
+    raise SystemExit("the SMTP sink did not start")
+
+
+def send_rates() -> dict:
+    """Sends per second of one worker (`reminders.send`, the task's body, one message after the
+    other as a worker with concurrency 1 runs them) to a local SMTP sink, against a plain smtplib
+    loop sending the very same bytes to the same sink over one connection. The email reminders of
+    the cold sweep, in a transaction rolled back afterwards, sent at NOW."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from atmp_clinic.followup import reminders
+    from atmp_clinic.followup.models import Channel, OutboxMessage
+
+    sink, port = smtp_sink()
+    sent: list[tuple[str, list[str], bytes]] = []
+    original_sendmail = smtplib.SMTP.sendmail
+
+    def recording(self, from_addr, to_addrs, msg, *args, **kwargs):
+        sent.append((from_addr, to_addrs, msg))
+        return original_sendmail(self, from_addr, to_addrs, msg, *args, **kwargs)
+
+    saved = {name: getattr(settings, name) for name in ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT")}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    try:
+        with transaction.atomic():
+            forget_upcoming_reminders()
+            reminders.create_due_reminders(now=NOW)
+            ids = list(
+                OutboxMessage.objects.filter(pk__in=reminders.sendable(now=NOW), channel=Channel.EMAIL)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            smtplib.SMTP.sendmail = recording
+            started = time.perf_counter()
+            done = sum(reminders.send(message_id, now=NOW) for message_id in ids)
+            app_seconds = time.perf_counter() - started
+            smtplib.SMTP.sendmail = original_sendmail
+            transaction.set_rollback(True)
+        started = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for from_addr, to_addrs, msg in sent:
+                smtp.sendmail(from_addr, to_addrs, msg)
+        floor_seconds = time.perf_counter() - started
+    finally:
+        smtplib.SMTP.sendmail = original_sendmail
+        for name, value in saved.items():
+            setattr(settings, name, value)
+        sink.terminate()
+        sink.wait()
+    if not done or len(sent) != done:
+        raise SystemExit(f"{len(ids)} reminders to send, {done} sent, {len(sent)} messages seen by smtplib")
+    size = statistics.median(len(msg) for _, _, msg in sent)
+    return {
+        "messages": done, "app_seconds": app_seconds, "floor_seconds": floor_seconds,
+        "app_rate": done / app_seconds, "floor_rate": done / floor_seconds, "size": size,
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -289,6 +375,11 @@ def main() -> None:
     one_dispatch(with_enqueue=with_enqueue)
     dispatch_times = [one_dispatch(with_enqueue=with_enqueue) for _ in range(args.runs)]
     print(f"dispatch() end to end: median {ms(statistics.median(dispatch_times))}")
+    rates = send_rates()
+    print(
+        f"send: {rates['messages']} email reminders in {rates['app_seconds']:.1f} s, {rates['app_rate']:.0f}/s per worker; "
+        f"plain smtplib loop {rates['floor_rate']:.0f}/s: {rates['app_rate'] / rates['floor_rate']:.0%}"
+    )
     plans, statements = explain()
     load = (load_before[0], os.getloadavg()[0])
     print(f"load average (1 min): {load[0]:.1f} before the runs, {load[1]:.1f} after")
@@ -314,13 +405,25 @@ def main() -> None:
         report(
             counts=counts, generated=generated, results=results, dispatch_times=dispatch_times, plans=plans,
             rss=(baseline, peak if peak_reset else maxrss), runs=args.runs, enqueue_note=problem,
-            points=settings.REMINDER_DAYS_BEFORE, load=load, statements=statements,
+            points=settings.REMINDER_DAYS_BEFORE, load=load, statements=statements, rates=rates,
         )  # fmt: skip
         print(f"Wrote the section {SECTION!r} of BENCHMARKS.md")
 
 
 def report(
-    *, counts, generated, results, dispatch_times, plans, rss, runs, enqueue_note, points, load, statements
+    *,
+    counts,
+    generated,
+    results,
+    dispatch_times,
+    plans,
+    rss,
+    runs,
+    enqueue_note,
+    points,
+    load,
+    statements,
+    rates,
 ) -> None:
     from bench.common import write_section
 
@@ -395,7 +498,7 @@ run. The data is encrypted with this checkout's `SECRET_KEY`: generate again aft
 {box["python"]}; PostgreSQL {box["postgresql"]} and Redis on the same machine; load average
 {load[0]:.1f} before the runs and {load[1]:.1f} after{shared}.
 
-**Volume**: {counts["patients"]:,} patients in 32 hospitals of 7 countries, {counts["plans"]:,} integrating-vector
+**Volume**: {counts["patients"]:,} patients in {counts["hospitals"]} hospitals of {counts["countries"]} countries, {counts["plans"]:,} integrating-vector
 plans of 15 years (some patients were treated twice), {counts["visits"]:,} visits ({statuses}),
 {counts["outbox"]:,} outbox rows (every reminder written up to yesterday, as if the platform had run
 for 15 years). Now = {NOW:%Y-%m-%d %H:%M} UTC; reminder points {points} days before.
@@ -425,6 +528,21 @@ the visits due in the next {max(points)} days removed first, in the same rolled-
 {row("**cold dispatch**", "cold", "t_total", "")}
 
 {unit_costs}
+
+**Sending** (issue 9): one worker's `reminders.send` (the `followup.send_message` task's body, one
+message after another as a worker of concurrency 1 runs them; the broker's delivery is left out) for
+the cold sweep's {rates["messages"]:,} email reminders, each with its .ics (median {rates["size"] / 1024:.1f} KiB), to a
+local SMTP sink (aiosmtpd's Sink, in its own process), in a transaction rolled back afterwards; the
+floor is a plain smtplib loop sending the same bytes to the same sink over one connection.
+
+| sender | messages | seconds | sends/s | / floor |
+|---|---:|---:|---:|---:|
+| `reminders.send`, one worker | {rates["messages"]:,} | {rates["app_seconds"]:.2f} | {rates["app_rate"]:,.0f} | {rates["app_rate"] / rates["floor_rate"]:.0%} |
+| floor: smtplib loop | {rates["messages"]:,} | {rates["floor_seconds"]:.2f} | {rates["floor_rate"]:,.0f} | 100% |
+
+Per message the worker claims the row, reads it with the visit, plan, patient and identity
+(decrypting the address), checks it is still wanted, renders the words and the .ics, writes them,
+opens an SMTP connection (Django's backend, one per message), sends, and records the result.
 
 **Memory**: {rss[0]:.0f} MB resident after set-up, peak {rss[1]:.0f} MB during all the runs.
 

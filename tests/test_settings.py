@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from tests.conftest import REQUIRE_SERVICES, run_manage
 
@@ -79,3 +80,13 @@ def test_ci_runs_against_postgresql_and_redis():
         "django_prometheus.db.backends.postgresql",
         "redis",
     )
+
+
+@pytest.mark.django_db
+def test_postgresql_connections_run_without_jit():
+    # JIT compiled the worklists' short permission-filtered queries for ~0.9 s each (BENCHMARKS.md).
+    if connection.vendor != "postgresql":
+        pytest.skip("JIT is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

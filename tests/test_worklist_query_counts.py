@@ -1,0 +1,79 @@
+"""The three worklists the benchmarks time at volume (bench/worklists.py) cost a fixed number of
+SQL queries whatever the number of rows they list: counted with a few rows, then with several
+times more, the counts are equal and pinned. An N+1 would pass at 2 rows and fail at 20."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from atmp_clinic.patients.models import ConsentKind
+from tests.api.test_visits import given
+from tests.exemptions.conftest import client_for, submitted
+from tests.followup.conftest import EMAIL, enrolled_patient
+from tests.registry.test_services import SERIOUS_REACTION, adverse_event
+
+
+@pytest.fixture(autouse=True)
+def _demo(demo):
+    """The demo's people: the reviewer, clinician and analyst whose pages are counted."""
+
+
+def queries(client: Client, url: str, listed: str) -> tuple[int, int]:
+    """The queries of one GET of the page, and how many times `listed` (a row's link) appears on it."""
+    client.get(url)  # the first request of a session may do one-off work (caches, session renewal)
+    with CaptureQueriesContext(connection) as caught:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(caught), response.content.decode().count(listed)
+
+
+def treated_patients(count: int, **consents) -> list:
+    """Plans of new patients given the product a month ago: their day-7 and day-14 visits are
+    overdue now, the day-28 one due this week."""
+    return [given(enrolled_patient(**consents), days_ago=30) for _ in range(count)]
+
+
+def test_authority_queue_costs_the_same_queries_for_2_and_20_requests():
+    # requests awaiting validation, each with a serious reaction's expedited report for the authority
+    plans = treated_patients(2)
+    for plan in plans:
+        adverse_event(plan, grade=3, **SERIOUS_REACTION)
+    for _ in range(2):
+        submitted()
+    few, few_rows = queries(client_for("reviewer"), reverse("home"), "/requests/")
+    for plan in plans:
+        for _ in range(9):
+            adverse_event(plan, grade=3, **SERIOUS_REACTION)
+    for _ in range(18):
+        submitted()
+    many, many_rows = queries(client_for("reviewer"), reverse("home"), "/requests/")
+    assert many_rows >= few_rows + 18
+    assert (few, many) == (REVIEWER_HOME, REVIEWER_HOME)
+
+
+def test_clinician_due_visits_cost_the_same_queries_for_2_and_20_visits():
+    treated_patients(1)  # 3 visits to act on
+    few, few_rows = queries(client_for("clinician"), reverse("home"), "/visits/")
+    treated_patients(6)  # 21
+    many, many_rows = queries(client_for("clinician"), reverse("home"), "/visits/")
+    assert many_rows >= few_rows + 18
+    assert (few, many) == (CLINICIAN_HOME, CLINICIAN_HOME)
+
+
+def test_analyst_dashboard_costs_the_same_queries_for_2_and_20_plans():
+    consents = {"consents": (EMAIL, ConsentKind.REGISTRY)}
+    for plan in treated_patients(2, **consents):
+        adverse_event(plan, grade=2)
+    few, _ = queries(client_for("analyst"), reverse("dashboard"), "")
+    for plan in treated_patients(18, **consents):
+        adverse_event(plan, grade=3)
+    many, _ = queries(client_for("analyst"), reverse("dashboard"), "")
+    assert (few, many) == (ANALYST_DASHBOARD, ANALYST_DASHBOARD)
+
+
+# Pinned: a change that adds a query per page shows here, one that adds a query per row fails above.
+REVIEWER_HOME = 13
+CLINICIAN_HOME = 19
+ANALYST_DASHBOARD = 12
