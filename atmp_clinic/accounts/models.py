@@ -7,6 +7,7 @@ direct foreign-key permission models, declared beside each permission-checked mo
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -28,6 +29,14 @@ COUNTRIES = [
 
 class User(AbstractUser):
     """Django's user, ours from the first migration so that fields can be added later."""
+
+    # The pages' language only: what is sent to a patient follows PatientIdentity.preferred_language.
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text="The language of the pages; empty: the browser's.",
+    )
 
     class Meta:
         db_table = "accounts_user"

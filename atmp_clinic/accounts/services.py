@@ -1,5 +1,6 @@
 """Writes: organisations, memberships and the group grants that follow from them; second factors."""
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -119,6 +120,18 @@ def user_sync_groups(*, user: User) -> None:
     current = set(user.groups.filter(organisation_group__isnull=False))
     user.groups.remove(*(current - wanted))
     user.groups.add(*(wanted - current))
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    """Keep the language a person chose for the pages, so that every browser they log in from shows it.
+    Only the pages': a patient's reminders and letters follow the language their hospital recorded
+    (PatientIdentity.preferred_language), whoever changes the pages' language."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": f"{language!r} is not a language of the platform."})
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user
 
 
 # --- Second factor: an authenticator app (TOTP) and single-use recovery codes --------------------

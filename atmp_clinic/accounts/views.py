@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.views import i18n
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
@@ -238,3 +239,14 @@ def second_factor_remove(request):
     else:
         messages.success(request, "Two-factor authentication is off.")
     return redirect("second-factor")
+
+
+@require_POST
+def set_language(request):
+    """Django's set_language (the language cookie, then back to the page), and for a logged-in person
+    the choice kept on their account too."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.user_set_language(user=request.user, language=language)
+    return response
