@@ -269,6 +269,10 @@ LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "F
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # Short dates in English as the pages have always written them ("5 Mar 2026"); see formats/en.
 FORMAT_MODULE_PATH = ["atmp_clinic.formats"]
+# The switcher's choice, kept like the session cookie: sent over HTTPS only in production, not to scripts.
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

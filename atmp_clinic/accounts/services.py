@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django_otp import match_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -139,7 +140,8 @@ def user_set_language(*, user: User, language: str) -> User:
 AUTHENTICATOR_NAME = "Authenticator app"
 RECOVERY_CODES_NAME = "Recovery codes"
 RECOVERY_CODE_COUNT = 10
-WRONG_CODE = (
+# English here, as tests compare it; translated where raised.
+WRONG_CODE = gettext_noop(
     "This code is not right, or it was used already. Enter the code your authenticator app shows now."
 )
 
@@ -156,9 +158,9 @@ def authenticator_confirm(*, user: User, device: TOTPDevice, code: str) -> list[
     """The first code from the app proves it holds the secret. It replaces any earlier authenticator,
     and comes with a new set of recovery codes, returned for showing once."""
     if device.user_id != user.pk or device.confirmed:
-        raise ValidationError("This authenticator is not being set up: start again.")
+        raise ValidationError(gettext("This authenticator is not being set up: start again."))
     if not device.verify_token("".join(code.split())):
-        raise ValidationError({"code": WRONG_CODE})
+        raise ValidationError({"code": gettext(WRONG_CODE)})
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
@@ -192,7 +194,7 @@ def second_factor_verify(*, user: User, code: str) -> Device:
     # Codes are read aloud or copied with spaces; recovery codes are lower case, digits have no case.
     device = match_token(user, "".join(code.split()).lower())
     if device is None:
-        raise ValidationError({"code": WRONG_CODE})
+        raise ValidationError({"code": gettext(WRONG_CODE)})
     if isinstance(device, StaticDevice):
         record_event(
             actor=user,
@@ -208,7 +210,7 @@ def second_factor_remove(*, user: User) -> None:
     """Only for people whose role does not need a second factor."""
     if second_factor_required(user=user):
         raise ValidationError(
-            "Your role needs a second factor: you can replace your authenticator, not remove it."
+            gettext("Your role needs a second factor: you can replace your authenticator, not remove it.")
         )
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()

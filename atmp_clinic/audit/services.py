@@ -4,17 +4,20 @@ import hashlib
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from atmp_clinic.accounts.models import User
 
 from .models import AuditChainHead, AuditEvent, Signature
 
 GENESIS_HASH = "0" * 64
-WRONG_PASSWORD = "The password is not correct: the signature was not given."  # noqa: S105 - a message  # nosec B105
+WRONG_PASSWORD = gettext_noop("The password is not correct: the signature was not given.")
 
 
 def canonical_json(value: Any) -> str:
@@ -54,11 +57,15 @@ def record_event(
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(
         pk=1, defaults={"last_hash": GENESIS_HASH}
     )
+    # The trail is written in one language, whatever the language of the pages of the person acting:
+    # a record's name and a reason built from labels (a plan's end reason) are put into English here.
+    with translation.override(settings.LANGUAGE_CODE):
+        object_repr, reason = str(obj)[:200], str(reason)
     event = AuditEvent(
         actor=actor,
         content_type=ContentType.objects.get_for_model(obj),
         object_id=obj.pk,
-        object_repr=str(obj)[:200],
+        object_repr=object_repr,
         action=action,
         # Through JSON and back, so the hash computed now matches the one recomputed from the row.
         before=json.loads(canonical_json(before or {})),
@@ -76,7 +83,7 @@ def record_event(
 def sign(*, signer: User, password: str, obj: models.Model, meaning: str, content: dict) -> Signature:
     """A signature is given only with the signer's password entered again."""
     if not signer.is_active or not signer.check_password(password):
-        raise ValidationError({"password": WRONG_PASSWORD})
+        raise ValidationError({"password": gettext(WRONG_PASSWORD)})
     return Signature.objects.create(
         signer=signer,
         printed_name=signer.get_full_name() or signer.username,
