@@ -163,9 +163,9 @@ def _criteria_rows(event: AdverseEvent) -> list[tuple[str, str]]:
         if choices is not None:
             shown = _capitalised(choices.get(value, str(value)))
         elif isinstance(value, bool):
-            shown = "Yes" if value else "No"
+            shown = _("Yes") if value else _("No")
         else:
-            shown = "Not performed (unarousable)" if value is None else f"{value}/{grading.ICE_SCORE_MAX}"
+            shown = _("Not performed (unarousable)") if value is None else f"{value}/{grading.ICE_SCORE_MAX}"
         rows.append((label, shown))
     return rows
 
@@ -255,7 +255,7 @@ def expedited_report_acknowledge(request, pk: int):
         lambda: services.expedited_report_acknowledge(actor=request.user, report=report),
         lambda error: refused.extend(error.messages),
     ):
-        messages.success(request, "The expedited report is acknowledged.")
+        messages.success(request, _("The expedited report is acknowledged."))
         return redirect("expedited-report-detail", pk=report.pk)
     return expedited_report_detail(request, pk, acknowledge_errors=refused, status=400)
 
@@ -277,9 +277,9 @@ def export_list(request):
         try:
             services.export_request(actor=request.user, format=fmt)
         except ValidationError:
-            messages.error(request, "Choose one of the exports offered.")
+            messages.error(request, _("Choose one of the exports offered."))
         else:
-            messages.success(request, "The export is on its way; this page shows its progress.")
+            messages.success(request, _("The export is on its way; this page shows its progress."))
             return redirect("export-list")
     context = {
         "jobs": jobs,
