@@ -108,11 +108,13 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "atmp_clinic.accounts.middleware.MembershipMiddleware",
+    "atmp_clinic.accounts.middleware.UserLanguageMiddleware",
     "atmp_clinic.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -276,9 +278,16 @@ SPECTACULAR_SETTINGS = {
 # --- Internationalisation -------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
-# The languages patients are written to in (Patient identity's preferred language).
+# The languages of the web UI and of what patients are sent (Patient identity's preferred language),
+# each named in itself so that someone who reads only that language finds it in the switcher.
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español"), ("fr", "Français")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Short dates in English as the pages have always written them ("5 Mar 2026"); see formats/en.
+FORMAT_MODULE_PATH = ["atmp_clinic.formats"]
+# The switcher's choice, kept like the session cookie: sent over HTTPS only in production, not to scripts.
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -24,7 +24,7 @@ A rule says:
   in the API's results), which shows exactly when `shown(who, side)` (default: `allowed`) holds.
 
 Anyone not allowed gets 404 (SPEC §7: never 403). Anonymous callers get the login page (302) from
-pages and 401 from the API, except on routes marked `public`.
+pages and 401 from the API, except on routes marked `public`, which answer them as anyone allowed.
 
 A name may have several rules (a tuple): the same route for another object or another step.
 To add a route: add its name here with the rule SPEC gives it.
@@ -281,6 +281,8 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "metrics": Rule(nobody, machine=True),
     "login": Rule(everyone, ok=(302,), public=True),  # a logged-in user is sent on
     "logout": Rule(everyone, method="post", fresh_client=True),
+    # Anyone may choose the pages' language, before logging in too (the login page has the switcher).
+    "set_language": Rule(everyone, method="post", public=True),
     "password_change": Rule(logged_in),
     "password_change_done": Rule(logged_in),
     "home": Rule(logged_in),

@@ -291,6 +291,8 @@ def mismatch(rule: Rule, allowed: bool, response) -> str | None:
 
 def anonymous_mismatch(name: str, rule: Rule, response) -> str | None:
     code = response.status_code
+    if rule.public and rule.method != "get":
+        return mismatch(rule, True, response)
     if rule.public:
         return None if code == 200 else f"{code}, expected 200 (public)"
     if rule.machine:

@@ -1,11 +1,12 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class SecondFactorCodeForm(forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=20,
-        help_text="The 6-digit code your authenticator app shows, or one of your recovery codes.",
+        help_text=_("The 6-digit code your authenticator app shows, or one of your recovery codes."),
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
         ),
@@ -14,8 +15,8 @@ class SecondFactorCodeForm(forms.Form):
 
 class AuthenticatorConfirmForm(forms.Form):
     code = forms.CharField(
-        label="Code from the app",
+        label=_("Code from the app"),
         max_length=10,
-        help_text="The 6-digit code the app shows after you have added ATMP Clinic to it.",
+        help_text=_("The 6-digit code the app shows after you have added ATMP Clinic to it."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )

@@ -1,5 +1,6 @@
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 
@@ -17,6 +18,21 @@ class MembershipMiddleware:
         return self.get_response(request)
 
 
+class UserLanguageMiddleware:
+    """A logged-in person's pages in the language they chose (User.language) on whatever browser they
+    use; until they choose, LocaleMiddleware's pick stands (the language cookie, then the browser's)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = request.user.language if request.user.is_authenticated else ""
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)
+
+
 class SecondFactorMiddleware:
     """After the password, a person with a second factor enters a code from it, and a person whose role
     needs one sets it up; until then only those pages and logging out answer. (django-otp's
@@ -29,6 +45,8 @@ class SecondFactorMiddleware:
         "second-factor-recovery-codes",
         "logout",
         "healthz",
+        # The code pages are read in one's own language too.
+        "set_language",
     }
 
     def __init__(self, get_response):

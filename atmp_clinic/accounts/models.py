@@ -7,27 +7,38 @@ direct foreign-key permission models, declared beside each permission-checked mo
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 # The EU and EEA member states, whose national authorities may grant a hospital exemption.
 COUNTRIES = [
-    ("AT", "Austria"), ("BE", "Belgium"), ("BG", "Bulgaria"), ("HR", "Croatia"), ("CY", "Cyprus"),
-    ("CZ", "Czechia"), ("DK", "Denmark"), ("EE", "Estonia"), ("FI", "Finland"), ("FR", "France"),
-    ("DE", "Germany"), ("GR", "Greece"), ("HU", "Hungary"), ("IS", "Iceland"), ("IE", "Ireland"),
-    ("IT", "Italy"), ("LV", "Latvia"), ("LI", "Liechtenstein"), ("LT", "Lithuania"),
-    ("LU", "Luxembourg"), ("MT", "Malta"), ("NL", "Netherlands"), ("NO", "Norway"), ("PL", "Poland"),
-    ("PT", "Portugal"), ("RO", "Romania"), ("SK", "Slovakia"), ("SI", "Slovenia"), ("ES", "Spain"),
-    ("SE", "Sweden"),
+    ("AT", _("Austria")), ("BE", _("Belgium")), ("BG", _("Bulgaria")), ("HR", _("Croatia")),
+    ("CY", _("Cyprus")), ("CZ", _("Czechia")), ("DK", _("Denmark")), ("EE", _("Estonia")),
+    ("FI", _("Finland")), ("FR", _("France")), ("DE", _("Germany")), ("GR", _("Greece")),
+    ("HU", _("Hungary")), ("IS", _("Iceland")), ("IE", _("Ireland")), ("IT", _("Italy")),
+    ("LV", _("Latvia")), ("LI", _("Liechtenstein")), ("LT", _("Lithuania")), ("LU", _("Luxembourg")),
+    ("MT", _("Malta")), ("NL", _("Netherlands")), ("NO", _("Norway")), ("PL", _("Poland")),
+    ("PT", _("Portugal")), ("RO", _("Romania")), ("SK", _("Slovakia")), ("SI", _("Slovenia")),
+    ("ES", _("Spain")), ("SE", _("Sweden")),
 ]  # fmt: skip
 
 
 class User(AbstractUser):
     """Django's user, ours from the first migration so that fields can be added later."""
+
+    # The pages' language only: what is sent to a patient follows PatientIdentity.preferred_language.
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The language of the pages; empty: the browser's."),
+    )
 
     class Meta:
         db_table = "accounts_user"
@@ -35,43 +46,43 @@ class User(AbstractUser):
 
 class Organisation(models.Model):
     class Kind(models.TextChoices):
-        HOSPITAL = "hospital", "Hospital"
-        AUTHORITY = "authority", "National competent authority"
+        HOSPITAL = "hospital", _("Hospital")
+        AUTHORITY = "authority", _("National competent authority")
 
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     country = models.CharField(max_length=2, choices=COUNTRIES)
-    address = models.TextField(blank=True, help_text="Postal address, printed on letters.")
+    address = models.TextField(blank=True, help_text=_("Postal address, printed on letters."))
     phone = models.CharField(
         max_length=30,
         blank=True,
-        help_text="The number patients call about their visits, printed in reminders.",
+        help_text=_("The number patients call about their visits, printed in reminders."),
     )
     manufacturing_authorisation_number = models.CharField(
-        max_length=60, blank=True, help_text="Hospitals only: the authorisation of the manufacturing site."
+        max_length=60, blank=True, help_text=_("Hospitals only: the authorisation of the manufacturing site.")
     )
 
     # An authority's rules (SPEC §2); empty for hospitals.
     validation_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Days from submission to validation."
+        null=True, blank=True, help_text=_("Days from submission to validation.")
     )
     assessment_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Days from validation to decision, clock stops excluded."
+        null=True, blank=True, help_text=_("Days from validation to decision, clock stops excluded.")
     )
     information_response_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Days a hospital has to answer a request for information."
+        null=True, blank=True, help_text=_("Days a hospital has to answer a request for information.")
     )
     permit_validity_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Days a permit is valid from its decision."
+        null=True, blank=True, help_text=_("Days a permit is valid from its decision.")
     )
     notify_each_administration = models.BooleanField(
-        default=False, help_text="Every administration of an exempted product is notified at once."
+        default=False, help_text=_("Every administration of an exempted product is notified at once.")
     )
     expedited_report_deadline = models.DurationField(
-        null=True, blank=True, help_text="Time to report a serious adverse reaction."
+        null=True, blank=True, help_text=_("Time to report a serious adverse reaction.")
     )
     expedited_report_deadline_fatal = models.DurationField(
-        null=True, blank=True, help_text="Time to report a fatal or life-threatening one."
+        null=True, blank=True, help_text=_("Time to report a fatal or life-threatening one.")
     )
 
     is_active = models.BooleanField(default=True)
@@ -158,12 +169,12 @@ class Organisation(models.Model):
 
 
 class Role(models.TextChoices):
-    PHARMACIST = "pharmacist", "Hospital pharmacist"
-    CLINICIAN = "clinician", "Clinician"
-    REVIEWER = "reviewer", "Authority reviewer"
-    PATIENT = "patient", "Patient"
-    ANALYST = "analyst", "Registry analyst"
-    ADMINISTRATOR = "administrator", "Administrator"
+    PHARMACIST = "pharmacist", _("Hospital pharmacist")
+    CLINICIAN = "clinician", _("Clinician")
+    REVIEWER = "reviewer", _("Authority reviewer")
+    PATIENT = "patient", _("Patient")
+    ANALYST = "analyst", _("Registry analyst")
+    ADMINISTRATOR = "administrator", _("Administrator")
 
 
 # Which kind of organisation a role belongs to; None: the role belongs to no organisation.

@@ -1,10 +1,12 @@
 """Writes: organisations, memberships and the group grants that follow from them; second factors."""
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django_otp import match_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -122,19 +124,34 @@ def user_sync_groups(*, user: User) -> None:
     user.groups.add(*(wanted - current))
 
 
+def user_set_language(*, user: User, language: str) -> User:
+    """Keep the language a person chose for the pages, so that every browser they log in from shows it.
+    Only the pages': a patient's reminders and letters follow the language their hospital recorded
+    (PatientIdentity.preferred_language), whoever changes the pages' language."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": f"{language!r} is not a language of the platform."})
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user
+
+
 # --- Second factor: an authenticator app (TOTP) and single-use recovery codes --------------------
 
 AUTHENTICATOR_NAME = "Authenticator app"
 RECOVERY_CODES_NAME = "Recovery codes"
 RECOVERY_CODE_COUNT = 10
-WRONG_CODE = (
+# English here, as tests compare it; translated where raised.
+WRONG_CODE = gettext_noop(
     "This code is not right, or it was used already. Enter the code your authenticator app shows now."
 )
 # Wrong codes are counted in the cache, not on the device: a code checked inside a signature's
 # transaction would have its failure rolled back with the refused step, and could be guessed forever.
 CODE_ATTEMPTS = 5
 CODE_PAUSE_SECONDS = 15 * 60
-TOO_MANY_CODES = "Too many wrong codes: wait 15 minutes, then enter the code your authenticator app shows."
+TOO_MANY_CODES = gettext_noop(
+    "Too many wrong codes: wait 15 minutes, then enter the code your authenticator app shows."
+)
 
 
 def authenticator_start(*, user: User) -> TOTPDevice:
@@ -149,9 +166,9 @@ def authenticator_confirm(*, user: User, device: TOTPDevice, code: str) -> list[
     """The first code from the app proves it holds the secret. It replaces any earlier authenticator,
     and comes with a new set of recovery codes, returned for showing once."""
     if device.user_id != user.pk or device.confirmed:
-        raise ValidationError("This authenticator is not being set up: start again.")
+        raise ValidationError(gettext("This authenticator is not being set up: start again."))
     if not device.verify_token("".join(code.split())):
-        raise ValidationError({"code": WRONG_CODE})
+        raise ValidationError({"code": gettext(WRONG_CODE)})
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
@@ -186,12 +203,12 @@ def second_factor_verify(*, user: User, code: str) -> Device:
     failures_key = f"second-factor-failures:{user.pk}"
     failures = cache.get(failures_key, 0)
     if failures >= CODE_ATTEMPTS:
-        raise ValidationError({"code": TOO_MANY_CODES})
+        raise ValidationError({"code": gettext(TOO_MANY_CODES)})
     # Codes are read aloud or copied with spaces; recovery codes are lower case, digits have no case.
     device = match_token(user, "".join(code.split()).lower())
     if device is None:
         cache.set(failures_key, failures + 1, timeout=CODE_PAUSE_SECONDS)
-        raise ValidationError({"code": WRONG_CODE})
+        raise ValidationError({"code": gettext(WRONG_CODE)})
     cache.delete(failures_key)
     if isinstance(device, StaticDevice):
         record_event(
@@ -208,7 +225,7 @@ def second_factor_remove(*, user: User) -> None:
     """Only for people whose role does not need a second factor."""
     if second_factor_required(user=user):
         raise ValidationError(
-            "Your role needs a second factor: you can replace your authenticator, not remove it."
+            gettext("Your role needs a second factor: you can replace your authenticator, not remove it.")
         )
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()

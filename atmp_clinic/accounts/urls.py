@@ -5,6 +5,8 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Where Django's i18n URLs put it, under the same name, so {% url 'set_language' %} works as documented.
+    path("i18n/setlang/", views.set_language, name="set_language"),
     path("organisations/<int:pk>/", views.organisation_detail, name="organisation-detail"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

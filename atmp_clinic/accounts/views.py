@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.views import i18n
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
@@ -169,8 +171,11 @@ def second_factor_verify(request):
             if device.name == services.RECOVERY_CODES_NAME:
                 messages.warning(
                     request,
-                    f"You used a recovery code; {recovery_codes_left(user=request.user)} are left. "
-                    "Make new ones on your two-factor page if you are running out.",
+                    _(
+                        "You used a recovery code; %(left)s are left. "
+                        "Make new ones on your two-factor page if you are running out."
+                    )
+                    % {"left": recovery_codes_left(user=request.user)},
                 )
             return _next_or_home(request)
     return render(
@@ -196,16 +201,17 @@ def second_factor_setup(request):
         else:
             otp_login(request, device)
             request.session[NEW_RECOVERY_CODES] = codes
-            messages.success(request, "Two-factor authentication is on.")
+            messages.success(request, _("Two-factor authentication is on."))
             return redirect("second-factor-recovery-codes")
     qr = segno.make(device.config_url, error="m")
+    qr_title = _("QR code to scan with your authenticator app")
     return render(
         request,
         "accounts/second_factor_setup.html",
         {
             "form": form,
             # segno's SVG: only paths and attributes, no script or style, so the CSP allows it inline.
-            "qr_svg": mark_safe(qr.svg_inline(scale=5, title="QR code to scan with your authenticator app")),  # noqa: S308  # nosec B308 B703
+            "qr_svg": mark_safe(qr.svg_inline(scale=5, title=qr_title)),  # noqa: S308  # nosec B308 B703
             "key": " ".join(b32encode(device.bin_key).decode()[i : i + 4] for i in range(0, 32, 4)),
             "required": second_factor_required(user=request.user),
         },
@@ -236,5 +242,16 @@ def second_factor_remove(request):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, "Two-factor authentication is off.")
+        messages.success(request, _("Two-factor authentication is off."))
     return redirect("second-factor")
+
+
+@require_POST
+def set_language(request):
+    """Django's set_language (the language cookie, then back to the page), and for a logged-in person
+    the choice kept on their account too."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.user_set_language(user=request.user, language=language)
+    return response

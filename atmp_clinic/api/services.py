@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from knox.models import AuthToken
 
 from atmp_clinic.accounts.models import User
@@ -17,7 +18,7 @@ from .selectors import may_hold_api_tokens
 # The lifetimes a token may be given, in days: a token no one revokes still ends within 90 days.
 TOKEN_LIFETIME_DAYS = (7, 30, 90)
 NO_API_ROLE = "API tokens are for staff: your role does not use the API."
-NOT_A_LIFETIME = "Choose one of the offered lifetimes."
+NOT_A_LIFETIME = gettext_noop("Choose one of the offered lifetimes.")  # translated where raised
 NOT_YOURS = "This token is not yours."
 
 
@@ -32,7 +33,7 @@ def api_token_create(*, actor: User, days: int) -> tuple[AuthToken, str]:
     if not may_hold_api_tokens(user=actor):
         raise PermissionDenied(NO_API_ROLE)
     if days not in TOKEN_LIFETIME_DAYS:
-        raise ValidationError({"days": NOT_A_LIFETIME})
+        raise ValidationError({"days": gettext(NOT_A_LIFETIME)})
     # Expired tokens authenticate no more; their rows go here rather than on the API's hot path.
     AuthToken.objects.filter(user=actor, expiry__lte=timezone.now()).delete()
     token, secret = AuthToken.objects.create(actor, expiry=timedelta(days=days))

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from . import services
@@ -56,5 +57,7 @@ def api_token_revoke(request: HttpRequest, token_key: str) -> HttpResponse:
     if token is None:
         raise Http404
     services.api_token_revoke(actor=request.user, token=token)
-    messages.success(request, f"The token {token.token_key}… is revoked: it no longer works.")
+    messages.success(
+        request, _("The token %(key)s… is revoked: it no longer works.") % {"key": token.token_key}
+    )
     return redirect("api-token-list")

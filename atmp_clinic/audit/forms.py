@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .trails import RECORD_TYPES
 
@@ -12,14 +13,16 @@ class SignatureForm(forms.Form):
     `for_signer`)."""
 
     password = forms.CharField(
-        widget=forms.PasswordInput, help_text="Enter your password again: it is your electronic signature."
+        label=_("Password"),
+        widget=forms.PasswordInput,
+        help_text=_("Enter your password again: it is your electronic signature."),
     )
     code = forms.CharField(
-        label="Authenticator code",
+        label=_("Authenticator code"),
         required=False,
         max_length=32,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        help_text="The code your authenticator app shows now, or an unused recovery code.",
+        help_text=_("The code your authenticator app shows now, or an unused recovery code."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -36,30 +39,30 @@ def for_signer(form: forms.Form, user) -> forms.Form:
 
 
 class AuditSearchForm(forms.Form):
-    occurred_from = forms.DateField(label="From (UTC day)", required=False, widget=DATE_INPUT)
-    occurred_to = forms.DateField(label="To (UTC day, included)", required=False, widget=DATE_INPUT)
-    actor = forms.CharField(label="Actor (username)", required=False, max_length=150)
+    occurred_from = forms.DateField(label=_("From (UTC day)"), required=False, widget=DATE_INPUT)
+    occurred_to = forms.DateField(label=_("To (UTC day, included)"), required=False, widget=DATE_INPUT)
+    actor = forms.CharField(label=_("Actor (username)"), required=False, max_length=150)
     action = forms.CharField(
-        label="Action",
+        label=_("Action"),
         required=False,
         max_length=60,
-        help_text="As the trail names it, e.g. “Visit recorded”.",
+        help_text=_("As the trail names it, e.g. “Visit recorded”."),
     )
     record_type = forms.ChoiceField(
-        label="Record type",
+        label=_("Record type"),
         required=False,
-        choices=[("", "Any"), *((key, record_type.name) for key, record_type in RECORD_TYPES.items())],
+        choices=[("", _("Any")), *((key, record_type.name) for key, record_type in RECORD_TYPES.items())],
     )
     reference = forms.CharField(
-        label="Record reference",
+        label=_("Record reference"),
         required=False,
         max_length=200,
-        help_text="Part of a request reference, batch number, pseudonym…",
+        help_text=_("Part of a request reference, batch number, pseudonym…"),
     )
 
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("occurred_from"), cleaned.get("occurred_to")
         if start and end and end < start:
-            self.add_error("occurred_to", "The end of the range is before its start.")
+            self.add_error("occurred_to", _("The end of the range is before its start."))
         return cleaned

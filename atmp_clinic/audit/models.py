@@ -6,6 +6,7 @@ edited, removed or reordered event breaks the chain (`manage.py verify_audit_cha
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.accounts.models import User
 
@@ -68,11 +69,11 @@ class AuditChainHead(models.Model):
 
 
 class SignatureMeaning(models.TextChoices):
-    CO_SIGNED = "co_signed", "Co-signed (responsible physician)"
-    SUBMITTED = "submitted", "Submitted (hospital pharmacist)"
-    DECIDED = "decided", "Decided (authority)"
-    RELEASED = "released", "Released (qualified person)"
-    EXCEPTIONAL_RELEASE = "exceptional_release", "Exceptional release justified (responsible physician)"
+    CO_SIGNED = "co_signed", _("Co-signed (responsible physician)")
+    SUBMITTED = "submitted", _("Submitted (hospital pharmacist)")
+    DECIDED = "decided", _("Decided (authority)")
+    RELEASED = "released", _("Released (qualified person)")
+    EXCEPTIONAL_RELEASE = "exceptional_release", _("Exceptional release justified (responsible physician)")
 
 
 class Signature(models.Model):

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import QuerySet
+from django.utils.translation import gettext_noop
 
 from atmp_clinic.accounts.models import Membership, Role, User
 from atmp_clinic.patients.models import Patient
@@ -13,8 +14,9 @@ from atmp_clinic.patients.models import Patient
 from .models import AuditChainHead, AuditEvent, Signature
 from .services import GENESIS_HASH, canonical_json, content_hash, event_hash
 
-MATCHES = "matches the record"
-NO_LONGER_MATCHES = "no longer matches: the record changed after it was signed"
+# Marked for translation, translated where shown (audit/_signature.html); kept as English values here.
+MATCHES = gettext_noop("matches the record")
+NO_LONGER_MATCHES = gettext_noop("no longer matches: the record changed after it was signed")
 
 
 def events_for(*, obj: models.Model) -> QuerySet[AuditEvent]:

@@ -4,10 +4,13 @@ import hashlib
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 from django_otp import user_has_device
 
 from atmp_clinic.accounts.models import User
@@ -15,8 +18,8 @@ from atmp_clinic.accounts.models import User
 from .models import AuditChainHead, AuditEvent, Signature
 
 GENESIS_HASH = "0" * 64
-WRONG_PASSWORD = "The password is not correct: the signature was not given."  # noqa: S105 - a message  # nosec B105
-CODE_NEEDED = (
+WRONG_PASSWORD = gettext_noop("The password is not correct: the signature was not given.")
+CODE_NEEDED = gettext_noop(
     "Enter the code your authenticator app shows now (or a recovery code): it is part of your signature."
 )
 
@@ -58,11 +61,15 @@ def record_event(
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(
         pk=1, defaults={"last_hash": GENESIS_HASH}
     )
+    # The trail is written in one language, whatever the language of the pages of the person acting:
+    # a record's name and a reason built from labels (a plan's end reason) are put into English here.
+    with translation.override(settings.LANGUAGE_CODE):
+        object_repr, reason = str(obj)[:200], str(reason)
     event = AuditEvent(
         actor=actor,
         content_type=ContentType.objects.get_for_model(obj),
         object_id=obj.pk,
-        object_repr=str(obj)[:200],
+        object_repr=object_repr,
         action=action,
         # Through JSON and back, so the hash computed now matches the one recomputed from the row.
         before=json.loads(canonical_json(before or {})),
@@ -84,10 +91,10 @@ def sign(
     second factor, a code from it: every component at every signing (21 CFR 11.200(a)(1)), so that a
     session left open, or a password seen over a shoulder, signs nothing."""
     if not signer.is_active or not signer.check_password(password):
-        raise ValidationError({"password": WRONG_PASSWORD})
+        raise ValidationError({"password": gettext(WRONG_PASSWORD)})
     if user_has_device(signer, confirmed=True):
         if not code.strip():
-            raise ValidationError({"code": CODE_NEEDED})
+            raise ValidationError({"code": gettext(CODE_NEEDED)})
         # Imported here: accounts' services record their own events through this module.
         from atmp_clinic.accounts.services import second_factor_verify
 

@@ -462,6 +462,7 @@ def _survival_section(report: AnnualReport, style: pdf.Styles) -> list[Flowable]
         ),
         *_note(
             _(
+                # xgettext:no-python-format
                 "Kaplan–Meier estimate from each patient's first administration, with its 95 % confidence band."
             ),
             style,
@@ -471,7 +472,12 @@ def _survival_section(report: AnnualReport, style: pdf.Styles) -> list[Flowable]
         story += [
             Spacer(1, 3 * mm),
             pdf.table(
-                [_("Months"), _("Survival"), _("95 % confidence interval")],
+                [
+                    _("Months"),
+                    _("Survival"),
+                    # xgettext:no-python-format
+                    _("95 % confidence interval"),
+                ],
                 [
                     [
                         estimate.months,

@@ -1,16 +1,18 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class AnnualReportForm(forms.Form):
     """Which hospital's report, for which year, among those the user may have."""
 
     hospital = forms.ModelChoiceField(
+        label=_("Hospital"),
         queryset=None,
         empty_label=None,
-        error_messages={"invalid_choice": "Choose one of the hospitals listed."},
+        error_messages={"invalid_choice": _("Choose one of the hospitals listed.")},
     )
     year = forms.TypedChoiceField(
-        coerce=int, error_messages={"invalid_choice": "Choose one of the years listed."}
+        label=_("Year"), coerce=int, error_messages={"invalid_choice": _("Choose one of the years listed.")}
     )
 
     def __init__(self, *args, hospitals, years: list[int], **kwargs):

@@ -5,18 +5,19 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.accounts.models import User
 from atmp_clinic.audit.models import AppendOnlyError, AppendOnlyQuerySet
 
 
 class DocumentKind(models.TextChoices):
-    REQUEST_DOSSIER = "request_dossier", "Request dossier"
-    DECISION_LETTER = "decision_letter", "Decision letter"
-    BATCH_CERTIFICATE = "batch_certificate", "Batch release certificate"
-    VISIT_SCHEDULE = "visit_schedule", "Visit schedule letter"
-    ANNUAL_REPORT = "annual_report", "Annual hospital-exemption report"
-    AUDIT_TRAIL = "audit_trail", "Audit trail of a record"
+    REQUEST_DOSSIER = "request_dossier", _("Request dossier")
+    DECISION_LETTER = "decision_letter", _("Decision letter")
+    BATCH_CERTIFICATE = "batch_certificate", _("Batch release certificate")
+    VISIT_SCHEDULE = "visit_schedule", _("Visit schedule letter")
+    ANNUAL_REPORT = "annual_report", _("Annual hospital-exemption report")
+    AUDIT_TRAIL = "audit_trail", _("Audit trail of a record")
 
 
 def _document_path(document: "IssuedDocument", filename: str) -> str:
@@ -43,7 +44,7 @@ class IssuedDocument(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Empty when a task built it.",
+        help_text=_("Empty when a task built it."),
     )
 
     objects = AppendOnlyQuerySet.as_manager()

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.audit.forms import SignatureForm
@@ -24,6 +25,38 @@ class RequestForm(forms.ModelForm):
                 "follow_up_plan",
             )},
         }  # fmt: skip
+        labels = {
+            "patient": _("Patient"),
+            "product": _("Product"),
+            "kind": _("Kind"),
+            "modifies": _("Modifies"),
+            "indication_code": _("Indication (ICD-10 code)"),
+            "indication": _("Indication"),
+            "unmet_need": _("Justification of the unmet need"),
+            "not_otherwise_available": _(
+                "Not available through a marketing authorisation, a clinical trial or a compassionate-use programme"
+            ),
+            "criterion_non_routine": _("Prepared on a non-routine basis"),
+            "criterion_custom_made": _("Custom-made for an individual patient"),
+            "criterion_individual_prescription": _("Under an individual medical prescription"),
+            "criterion_same_member_state": _("Prepared and used in the same Member State"),
+            "criterion_in_hospital": _("Used in a hospital"),
+            "criterion_physician_responsibility": _(
+                "Under the exclusive professional responsibility of a physician"
+            ),
+            "dose": _("Dose"),
+            "route": _("Route"),
+            "frequency": _("Frequency"),
+            "batches_expected": _("Batches expected"),
+            "planned_administration_date": _("Planned administration date"),
+            "manufacturing_site": _("Manufacturing site"),
+            "manufacturing_authorisation": _("Manufacturing authorisation"),
+            "qualified_person": _("Qualified person for batch release"),
+            "quality_summary": _("Quality summary"),
+            "pharmacovigilance": _("Pharmacovigilance arrangements"),
+            "follow_up_plan": _("Proposed follow-up plan"),
+            "responsible_physician": _("Responsible physician"),
+        }
 
     def __init__(self, *args, hospital, **kwargs):
         super().__init__(*args, **kwargs)
@@ -50,58 +83,63 @@ class RequestForm(forms.ModelForm):
 
 
 class CommentForm(forms.Form):
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    comment = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
 class ReasonsForm(forms.Form):
-    reasons = forms.CharField(label="What is missing", widget=forms.Textarea(attrs={"rows": 3}))
+    reasons = forms.CharField(label=_("What is missing"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class QuestionsForm(forms.Form):
-    questions = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    questions = forms.CharField(label=_("Questions"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class AnswerForm(forms.Form):
-    answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    answer = forms.CharField(label=_("Answer"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class AssessmentForm(forms.Form):
-    kind = forms.ChoiceField(choices=AssessmentKind.choices)
-    report = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
-    recommendation = forms.ChoiceField(choices=Recommendation.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=AssessmentKind.choices)
+    report = forms.CharField(label=_("Report"), widget=forms.Textarea(attrs={"rows": 5}))
+    recommendation = forms.ChoiceField(label=_("Recommendation"), choices=Recommendation.choices)
 
 
 class DecisionForm(SignatureForm):
-    outcome = forms.ChoiceField(choices=Outcome.choices)
-    reasons = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
+    reasons = forms.CharField(label=_("Reasons"), widget=forms.Textarea(attrs={"rows": 3}))
     conditions = forms.CharField(
+        label=_("Conditions"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text="Required for an approval with conditions.",
+        help_text=_("Required for an approval with conditions."),
     )
-    follow_up_years = forms.IntegerField(
+    follow_up_years = forms.IntegerField(label=_("Follow up years"),
         min_value=1, max_value=30, required=False,
-        help_text="Leave empty for the default: 15 years after integrating vectors or genome editing, 5 otherwise.",
+        help_text=_("Leave empty for the default: 15 years after integrating vectors or genome editing, 5 otherwise."),
     )  # fmt: skip
     follow_up_template = forms.ChoiceField(
-        choices=[("", "The default for the product's class and vector"), *FollowUpTemplate.choices],
+        choices=[("", _("The default for the product's class and vector")), *FollowUpTemplate.choices],
         required=False,
-        label="Follow-up template",
+        label=_("Follow-up template"),
     )
-    reporting_duties = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    reporting_duties = forms.CharField(
+        label=_("Reporting duties"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
 
 
 class AttachmentForm(forms.Form):
     file = forms.FileField(
-        label="PDF document", widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
-        help_text="PDF only, without a password.",
+        label=_("PDF document"), widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
+        help_text=_("PDF only, without a password."),
     )  # fmt: skip
     description = forms.CharField(
-        max_length=200, help_text="e.g. Qualified person's CV; potency assay validation"
+        label=_("Description"),
+        max_length=200,
+        help_text=_("e.g. Qualified person's CV; potency assay validation"),
     )
 
 

@@ -6,6 +6,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from atmp_clinic.accounts.models import Organisation, User
@@ -14,19 +16,19 @@ from atmp_clinic.products.models import Product
 
 
 class State(models.TextChoices):
-    DRAFT = "draft", "Draft"  # the hospital is writing it; the authority does not see it
-    SUBMITTED = "submitted", "Submitted"  # signed and sent; awaits validation; the clock runs
-    RETURNED = "returned", "Returned as incomplete"  # back at the hospital with reasons
-    UNDER_ASSESSMENT = "under_assessment", "Under assessment"  # quality and clinical assessments
-    INFORMATION_REQUESTED = "information_requested", "Information requested"  # clock stopped
-    LAPSED = "lapsed", "Lapsed"  # the hospital did not answer in time; final
-    READY_FOR_DECISION = "ready_for_decision", "Ready for decision"  # both assessments recorded
-    APPROVED = "approved", "Approved"
-    APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
-    REJECTED = "rejected", "Rejected"  # final
-    WITHDRAWN = "withdrawn", "Withdrawn"  # by the hospital before a decision; final
-    SUSPENDED = "suspended", "Suspended"  # an approval put on hold by the authority
-    REVOKED = "revoked", "Revoked"  # an approval ended by the authority; final
+    DRAFT = "draft", _("Draft")  # the hospital is writing it; the authority does not see it
+    SUBMITTED = "submitted", _("Submitted")  # signed and sent; awaits validation; the clock runs
+    RETURNED = "returned", _("Returned as incomplete")  # back at the hospital with reasons
+    UNDER_ASSESSMENT = "under_assessment", _("Under assessment")  # quality and clinical assessments
+    INFORMATION_REQUESTED = "information_requested", _("Information requested")  # clock stopped
+    LAPSED = "lapsed", _("Lapsed")  # the hospital did not answer in time; final
+    READY_FOR_DECISION = "ready_for_decision", _("Ready for decision")  # both assessments recorded
+    APPROVED = "approved", _("Approved")
+    APPROVED_WITH_CONDITIONS = "approved_with_conditions", _("Approved with conditions")
+    REJECTED = "rejected", _("Rejected")  # final
+    WITHDRAWN = "withdrawn", _("Withdrawn")  # by the hospital before a decision; final
+    SUSPENDED = "suspended", _("Suspended")  # an approval put on hold by the authority
+    REVOKED = "revoked", _("Revoked")  # an approval ended by the authority; final
 
 
 APPROVED_STATES = (State.APPROVED, State.APPROVED_WITH_CONDITIONS)
@@ -41,21 +43,21 @@ IN_REVIEW_STATES = (
 
 
 class RequestKind(models.TextChoices):
-    INITIAL = "initial", "Initial request"
-    SUBSTANTIAL_MODIFICATION = "substantial_modification", "Substantial modification of a permit"
+    INITIAL = "initial", _("Initial request")
+    SUBSTANTIAL_MODIFICATION = "substantial_modification", _("Substantial modification of a permit")
 
 
 class Route(models.TextChoices):
-    INTRAVENOUS = "intravenous", "Intravenous infusion"
-    INTRATHECAL = "intrathecal", "Intrathecal"
-    INTRAMUSCULAR = "intramuscular", "Intramuscular"
-    SUBCUTANEOUS = "subcutaneous", "Subcutaneous"
-    INTRADERMAL = "intradermal", "Intradermal"
-    INTRAOCULAR = "intraocular", "Intraocular / subretinal"
-    INTRA_ARTICULAR = "intra_articular", "Intra-articular"
-    INTRACORONARY = "intracoronary", "Intracoronary / intramyocardial"
-    TOPICAL = "topical", "Topical / graft"
-    SURGICAL_IMPLANTATION = "surgical_implantation", "Surgical implantation"
+    INTRAVENOUS = "intravenous", _("Intravenous infusion")
+    INTRATHECAL = "intrathecal", _("Intrathecal")
+    INTRAMUSCULAR = "intramuscular", _("Intramuscular")
+    SUBCUTANEOUS = "subcutaneous", _("Subcutaneous")
+    INTRADERMAL = "intradermal", _("Intradermal")
+    INTRAOCULAR = "intraocular", _("Intraocular / subretinal")
+    INTRA_ARTICULAR = "intra_articular", _("Intra-articular")
+    INTRACORONARY = "intracoronary", _("Intracoronary / intramyocardial")
+    TOPICAL = "topical", _("Topical / graft")
+    SURGICAL_IMPLANTATION = "surgical_implantation", _("Surgical implantation")
 
 
 ICD10_CODE = RegexValidator(
@@ -63,13 +65,16 @@ ICD10_CODE = RegexValidator(
 )
 
 # The hospital-exemption criteria, each attested by the hospital (Regulation 1394/2007 Art. 28).
+# Marked for translation, translated where shown; English here, as tests and the API use them.
 CRITERIA = {
-    "criterion_non_routine": "Prepared on a non-routine basis",
-    "criterion_custom_made": "Custom-made for an individual patient",
-    "criterion_individual_prescription": "Under an individual medical prescription",
-    "criterion_same_member_state": "Prepared and used in the same Member State",
-    "criterion_in_hospital": "Used in a hospital",
-    "criterion_physician_responsibility": "Under the exclusive professional responsibility of a physician",
+    "criterion_non_routine": gettext_noop("Prepared on a non-routine basis"),
+    "criterion_custom_made": gettext_noop("Custom-made for an individual patient"),
+    "criterion_individual_prescription": gettext_noop("Under an individual medical prescription"),
+    "criterion_same_member_state": gettext_noop("Prepared and used in the same Member State"),
+    "criterion_in_hospital": gettext_noop("Used in a hospital"),
+    "criterion_physician_responsibility": gettext_noop(
+        "Under the exclusive professional responsibility of a physician"
+    ),
 }
 
 
@@ -83,7 +88,7 @@ class ExemptionRequest(models.Model):
     kind = models.CharField(max_length=30, choices=RequestKind.choices, default=RequestKind.INITIAL)
     modifies = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="modifications",
-        help_text="For a substantial modification: the permit it changes.",
+        help_text=_("For a substantial modification: the permit it changes."),
     )  # fmt: skip
 
     indication_code = models.CharField(
@@ -105,9 +110,9 @@ class ExemptionRequest(models.Model):
     criterion_physician_responsibility = models.BooleanField(
         CRITERIA["criterion_physician_responsibility"], default=False
     )
-    dose = models.CharField(max_length=200, blank=True, help_text="e.g. 1 × 10⁶ CAR+ T cells/kg")
+    dose = models.CharField(max_length=200, blank=True, help_text=_("e.g. 1 × 10⁶ CAR+ T cells/kg"))
     route = models.CharField(max_length=30, choices=Route.choices, blank=True)
-    frequency = models.CharField(max_length=200, blank=True, help_text="e.g. a single infusion")
+    frequency = models.CharField(max_length=200, blank=True, help_text=_("e.g. a single infusion"))
     batches_expected = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)]
     )
@@ -182,14 +187,14 @@ class Attachment(models.Model):
 
 
 class AssessmentKind(models.TextChoices):
-    QUALITY = "quality", "Quality assessment"
-    CLINICAL = "clinical", "Clinical assessment"
+    QUALITY = "quality", _("Quality assessment")
+    CLINICAL = "clinical", _("Clinical assessment")
 
 
 class Recommendation(models.TextChoices):
-    APPROVE = "approve", "Approve"
-    APPROVE_WITH_CONDITIONS = "approve_with_conditions", "Approve with conditions"
-    REJECT = "reject", "Reject"
+    APPROVE = "approve", _("Approve")
+    APPROVE_WITH_CONDITIONS = "approve_with_conditions", _("Approve with conditions")
+    REJECT = "reject", _("Reject")
 
 
 class Assessment(models.Model):
@@ -247,16 +252,16 @@ class FollowUpTemplate(models.TextChoices):
     """SPEC §3's default follow-up templates, which a decision names; a patient's visit plan is
     generated from the one named."""
 
-    INTEGRATING_VECTOR = "integrating_vector", "Integrating vector or genome editing (incl. CAR-T)"
-    NON_INTEGRATING_GENE_THERAPY = "non_integrating_gene_therapy", "Non-integrating gene therapy (AAV)"
-    SOMATIC_CELL_THERAPY = "somatic_cell_therapy", "Somatic cell therapy"
-    TISSUE_ENGINEERED = "tissue_engineered", "Tissue-engineered or combined"
+    INTEGRATING_VECTOR = "integrating_vector", _("Integrating vector or genome editing (incl. CAR-T)")
+    NON_INTEGRATING_GENE_THERAPY = "non_integrating_gene_therapy", _("Non-integrating gene therapy (AAV)")
+    SOMATIC_CELL_THERAPY = "somatic_cell_therapy", _("Somatic cell therapy")
+    TISSUE_ENGINEERED = "tissue_engineered", _("Tissue-engineered or combined")
 
 
 class Outcome(models.TextChoices):
-    APPROVED = "approved", "Approved"
-    APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
-    REJECTED = "rejected", "Rejected"
+    APPROVED = "approved", _("Approved")
+    APPROVED_WITH_CONDITIONS = "approved_with_conditions", _("Approved with conditions")
+    REJECTED = "rejected", _("Rejected")
 
 
 class Decision(models.Model):
@@ -296,10 +301,10 @@ class Notification(models.Model):
     twice; the idempotency key is the email's Message-ID."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SENDING = "sending", "Being sent"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
 
     request = models.ForeignKey(ExemptionRequest, on_delete=models.PROTECT, related_name="notifications")
     event = models.ForeignKey("audit.AuditEvent", on_delete=models.PROTECT, related_name="+")

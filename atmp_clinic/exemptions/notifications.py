@@ -9,7 +9,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.audit.models import AuditEvent
@@ -74,10 +74,13 @@ def notify(*, request: ExemptionRequest, event: AuditEvent) -> list[Notification
     """Write the outbox rows for a step, in its transaction; send them once it commits."""
     recipients = RECIPIENTS.get(event.action, lambda r: set())(request)
     link = settings.SITE_URL.rstrip("/") + reverse("request-detail", args=[request.pk])
-    subject = f"{request.reference}: {request.get_state_display().lower()}"
+    # Staff are written to in English, not in the language of the pages of whoever took the step.
+    with translation.override(settings.LANGUAGE_CODE):
+        state = request.get_state_display().lower()
+    subject = f"{request.reference}: {state}"
     body = (
         f"Exemption request {request.reference} ({request.hospital.name} to {request.authority.name}) "
-        f"is now: {request.get_state_display().lower()}.\n\n"
+        f"is now: {state}.\n\n"
         f"Open it to read the details: {link}\n\n"
         "This message holds no clinical details; they are only in ATMP Clinic."
     )

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.accounts.models import User
 from atmp_clinic.accounts.selectors import visible_to
@@ -90,11 +91,11 @@ def worklist_for(*, user: User, membership) -> list[WorklistSection]:
         waiting = visible.filter(state__in=IN_REVIEW_STATES).exclude(state=State.INFORMATION_REQUESTED)
         return [
             WorklistSection(
-                "hospital-action", "Requests needing your action",
-                "No request needs your action.", with_clocks(action.order_by("-updated_at")),
+                "hospital-action", _("Requests needing your action"),
+                _("No request needs your action."), with_clocks(action.order_by("-updated_at")),
             ),
             WorklistSection(
-                "with-authority", "With the authority", "No request is with the authority.",
+                "with-authority", _("With the authority"), _("No request is with the authority."),
                 by_due_date(with_clocks(waiting)),
             ),
         ]  # fmt: skip
@@ -102,7 +103,7 @@ def worklist_for(*, user: User, membership) -> list[WorklistSection]:
         to_sign = visible.filter(responsible_physician=user, state__in=(State.DRAFT, State.RETURNED))
         return [
             WorklistSection(
-                "co-sign", "Requests naming you as responsible physician", "No request awaits your signature.",
+                "co-sign", _("Requests naming you as responsible physician"), _("No request awaits your signature."),
                 with_clocks(to_sign.order_by("-updated_at")),
             )
         ]  # fmt: skip
@@ -110,18 +111,18 @@ def worklist_for(*, user: User, membership) -> list[WorklistSection]:
         sections = []
         if membership.is_validator:
             sections.append(WorklistSection(
-                "to-validate", "Requests awaiting validation", "No submitted request awaits validation.",
+                "to-validate", _("Requests awaiting validation"), _("No submitted request awaits validation."),
                 by_due_date(with_clocks(visible.filter(state=State.SUBMITTED))),
             ))  # fmt: skip
         if membership.is_assessor:
             open_assessment = visible.filter(state=State.UNDER_ASSESSMENT).exclude(assessments__assessor=user)
             sections.append(WorklistSection(
-                "to-assess", "Requests awaiting an assessment", "No request awaits an assessment.",
+                "to-assess", _("Requests awaiting an assessment"), _("No request awaits an assessment."),
                 by_due_date(with_clocks(open_assessment)),
             ))  # fmt: skip
         if membership.is_decider:
             sections.append(WorklistSection(
-                "to-decide", "Requests ready for decision", "No request is ready for a decision.",
+                "to-decide", _("Requests ready for decision"), _("No request is ready for a decision."),
                 by_due_date(with_clocks(visible.filter(state=State.READY_FOR_DECISION))),
             ))  # fmt: skip
         return sections

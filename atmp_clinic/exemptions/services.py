@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from guardian.shortcuts import assign_perm
 
 from atmp_clinic.accounts.models import Membership, Role, User
@@ -41,10 +42,11 @@ from .models import (
 )
 from .notifications import notify
 
-NOT_YOUR_REQUEST = "This request is not yours to change."
-FOUR_EYES = "You assessed this request, so someone else must decide it (four-eyes principle)."
-SAME_ASSESSOR = "The other assessment must come from another assessor."
-NOT_SIGNED_BY_PHYSICIAN = (
+# Messages are English here (tests and API clients compare them) and translated where raised.
+NOT_YOUR_REQUEST = gettext_noop("This request is not yours to change.")
+FOUR_EYES = gettext_noop("You assessed this request, so someone else must decide it (four-eyes principle).")
+SAME_ASSESSOR = gettext_noop("The other assessment must come from another assessor.")
+NOT_SIGNED_BY_PHYSICIAN = gettext_noop(
     "The responsible physician has not signed the request as it is now: ask them to sign it "
     "(again, if it changed since they signed)."
 )
@@ -57,21 +59,21 @@ EDITABLE_FIELDS = (
     "responsible_physician",
 )  # fmt: skip
 REQUIRED_TEXT = {
-    "indication_code": "Give the indication's ICD-10 code.",
-    "indication": "Describe the indication.",
-    "unmet_need": "Justify the unmet medical need.",
-    "dose": "Give the dose.",
-    "route": "Give the route of administration.",
-    "frequency": "Give how often it is given.",
-    "batches_expected": "Give the number of batches expected.",
-    "planned_administration_date": "Give the planned date of administration.",
-    "manufacturing_site": "Name the manufacturing site.",
-    "manufacturing_authorisation": "Give the manufacturing site's authorisation number.",
-    "qualified_person": "Name the qualified person who releases batches.",
-    "quality_summary": "Summarise the quality of the product.",
-    "pharmacovigilance": "Describe the pharmacovigilance arrangements.",
-    "follow_up_plan": "Propose the follow-up plan.",
-    "responsible_physician": "Name the responsible physician.",
+    "indication_code": gettext_noop("Give the indication's ICD-10 code."),
+    "indication": gettext_noop("Describe the indication."),
+    "unmet_need": gettext_noop("Justify the unmet medical need."),
+    "dose": gettext_noop("Give the dose."),
+    "route": gettext_noop("Give the route of administration."),
+    "frequency": gettext_noop("Give how often it is given."),
+    "batches_expected": gettext_noop("Give the number of batches expected."),
+    "planned_administration_date": gettext_noop("Give the planned date of administration."),
+    "manufacturing_site": gettext_noop("Name the manufacturing site."),
+    "manufacturing_authorisation": gettext_noop("Give the manufacturing site's authorisation number."),
+    "qualified_person": gettext_noop("Name the qualified person who releases batches."),
+    "quality_summary": gettext_noop("Summarise the quality of the product."),
+    "pharmacovigilance": gettext_noop("Describe the pharmacovigilance arrangements."),
+    "follow_up_plan": gettext_noop("Propose the follow-up plan."),
+    "responsible_physician": gettext_noop("Name the responsible physician."),
 }
 
 
@@ -85,7 +87,9 @@ class TransitionConflict(TransitionRefused):
 
 class IncompleteRequest(TransitionRefused):
     def __init__(self, missing: dict[str, str]):
-        super().__init__("The request is not complete: " + " ".join(missing.values()))
+        super().__init__(
+            gettext("The request is not complete: %(missing)s") % {"missing": " ".join(missing.values())}
+        )
         self.missing = missing
 
 
@@ -119,22 +123,40 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     # Not a change of state: the responsible physician's signature, which submission needs.
     "co_sign": Transition(
-        (State.DRAFT, State.RETURNED), "signed", lambda a, r: r.responsible_physician_id == a.pk
+        (State.DRAFT, State.RETURNED),
+        pgettext_lazy("this request cannot be …", "signed"),
+        lambda a, r: r.responsible_physician_id == a.pk,
     ),
-    "submit": Transition((State.DRAFT, State.RETURNED), "submitted", _is_pharmacist),
-    "validate": Transition((State.SUBMITTED,), "validated", lambda a, r: bool(_reviewer(a, r, "validator"))),
-    "return": Transition((State.SUBMITTED,), "returned", lambda a, r: bool(_reviewer(a, r, "validator"))),
+    "submit": Transition(
+        (State.DRAFT, State.RETURNED), pgettext_lazy("this request cannot be …", "submitted"), _is_pharmacist
+    ),
+    "validate": Transition(
+        (State.SUBMITTED,),
+        pgettext_lazy("this request cannot be …", "validated"),
+        lambda a, r: bool(_reviewer(a, r, "validator")),
+    ),
+    "return": Transition(
+        (State.SUBMITTED,),
+        pgettext_lazy("this request cannot be …", "returned"),
+        lambda a, r: bool(_reviewer(a, r, "validator")),
+    ),
     "request_information": Transition(
         (State.UNDER_ASSESSMENT,),
-        "asked for information",
+        pgettext_lazy("this request cannot be …", "asked for information"),
         lambda a, r: bool(_reviewer(a, r, "validator") or _reviewer(a, r, "assessor")),
     ),
-    "answer_information": Transition((State.INFORMATION_REQUESTED,), "answered", _is_pharmacist),
+    "answer_information": Transition(
+        (State.INFORMATION_REQUESTED,), pgettext_lazy("this request cannot be …", "answered"), _is_pharmacist
+    ),
     "record_assessment": Transition(
-        (State.UNDER_ASSESSMENT,), "assessed", lambda a, r: bool(_reviewer(a, r, "assessor"))
+        (State.UNDER_ASSESSMENT,),
+        pgettext_lazy("this request cannot be …", "assessed"),
+        lambda a, r: bool(_reviewer(a, r, "assessor")),
     ),
     "decide": Transition(
-        (State.READY_FOR_DECISION,), "decided", lambda a, r: bool(_reviewer(a, r, "decider"))
+        (State.READY_FOR_DECISION,),
+        pgettext_lazy("this request cannot be …", "decided"),
+        lambda a, r: bool(_reviewer(a, r, "decider")),
     ),
     "withdraw": Transition(
         (
@@ -145,14 +167,24 @@ TRANSITIONS: dict[str, Transition] = {
             State.INFORMATION_REQUESTED,
             State.READY_FOR_DECISION,
         ),
-        "withdrawn",
+        pgettext_lazy("this request cannot be …", "withdrawn"),
         _is_pharmacist,
     ),
     # Only the daily sweep lapses a request (actor None); no person may.
-    "lapse": Transition((State.INFORMATION_REQUESTED,), "lapsed", lambda a, r: False),
-    "suspend": Transition(APPROVED_STATES, "suspended", lambda a, r: bool(_reviewer(a, r, "decider"))),
+    "lapse": Transition(
+        (State.INFORMATION_REQUESTED,),
+        pgettext_lazy("this request cannot be …", "lapsed"),
+        lambda a, r: False,
+    ),
+    "suspend": Transition(
+        APPROVED_STATES,
+        pgettext_lazy("this request cannot be …", "suspended"),
+        lambda a, r: bool(_reviewer(a, r, "decider")),
+    ),
     "revoke": Transition(
-        (*APPROVED_STATES, State.SUSPENDED), "revoked", lambda a, r: bool(_reviewer(a, r, "decider"))
+        (*APPROVED_STATES, State.SUSPENDED),
+        pgettext_lazy("this request cannot be …", "revoked"),
+        lambda a, r: bool(_reviewer(a, r, "decider")),
     ),
 }
 
@@ -171,11 +203,14 @@ def _begin(name: str, *, actor: User | None, request: ExemptionRequest) -> tuple
     transition = TRANSITIONS[name]
     locked = ExemptionRequest.objects.select_for_update().get(pk=request.pk)
     if actor is not None and not transition.may(actor, locked):
-        raise PermissionDenied(NOT_YOUR_REQUEST)
+        raise PermissionDenied(gettext(NOT_YOUR_REQUEST))
     if locked.state not in transition.sources:
         raise TransitionConflict(
-            f"This request is {locked.get_state_display().lower()} now, so it cannot be {transition.verb}. "
-            "Someone may have acted on it a moment ago: reload the page to see where it stands."
+            gettext(
+                "This request is %(state)s now, so it cannot be %(verb)s. "
+                "Someone may have acted on it a moment ago: reload the page to see where it stands."
+            )
+            % {"state": locked.get_state_display().lower(), "verb": transition.verb}
         )
     return locked, State(locked.state)
 
@@ -206,13 +241,16 @@ def request_create(*, actor: User, patient: Patient, product: Product, **fields)
     """A draft for one patient and one product of the pharmacist's hospital."""
     membership = active_membership(user=actor)
     if not membership or membership.role != Role.PHARMACIST:
-        raise PermissionDenied(NOT_YOUR_REQUEST)
+        raise PermissionDenied(gettext(NOT_YOUR_REQUEST))
     hospital = membership.organisation
     if patient.hospital_id != hospital.pk or product.hospital_id != hospital.pk:
-        raise PermissionDenied(NOT_YOUR_REQUEST)
+        raise PermissionDenied(gettext(NOT_YOUR_REQUEST))
     authority = national_authority(country=hospital.country)
     if authority is None:
-        raise TransitionRefused(f"No national authority is registered for {hospital.get_country_display()}.")
+        raise TransitionRefused(
+            gettext("No national authority is registered for %(country)s.")
+            % {"country": hospital.get_country_display()}
+        )
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
@@ -247,10 +285,11 @@ def request_create(*, actor: User, patient: Patient, product: Product, **fields)
 def request_update(*, actor: User, request: ExemptionRequest, **fields) -> ExemptionRequest:
     locked = ExemptionRequest.objects.select_for_update().get(pk=request.pk)
     if not _is_pharmacist(actor, locked):
-        raise PermissionDenied(NOT_YOUR_REQUEST)
+        raise PermissionDenied(gettext(NOT_YOUR_REQUEST))
     if locked.state not in (State.DRAFT, State.RETURNED):
         raise TransitionConflict(
-            f"This request is {locked.get_state_display().lower()}: it can no longer be edited."
+            gettext("This request is %(state)s: it can no longer be edited.")
+            % {"state": locked.get_state_display().lower()}
         )
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
@@ -277,7 +316,7 @@ def request_update(*, actor: User, request: ExemptionRequest, **fields) -> Exemp
 ATTACHABLE_STATES = (State.DRAFT, State.RETURNED, State.INFORMATION_REQUESTED)
 
 
-FILE_NOT_STORED = (
+FILE_NOT_STORED = gettext_noop(
     "The file could not be saved: the server's storage is full or failing. Nothing was attached; "
     "try again later, and tell your administrator if it happens again."
 )
@@ -290,14 +329,15 @@ def attachment_add(
     """A PDF for the request, checked by its content; while the hospital holds the request."""
     locked = ExemptionRequest.objects.select_for_update().get(pk=request.pk)
     if not _is_pharmacist(actor, locked):
-        raise PermissionDenied(NOT_YOUR_REQUEST)
+        raise PermissionDenied(gettext(NOT_YOUR_REQUEST))
     if locked.state not in ATTACHABLE_STATES:
         raise TransitionConflict(
-            f"This request is {locked.get_state_display().lower()}: documents can no longer be attached."
+            gettext("This request is %(state)s: documents can no longer be attached.")
+            % {"state": locked.get_state_display().lower()}
         )
     checked = check_pdf(file)
     if locked.attachments.filter(sha256=checked.sha256).exists():
-        raise ValidationError({"file": "This document is already attached to the request."})
+        raise ValidationError({"file": gettext("This document is already attached to the request.")})
     attachment = Attachment(
         request=locked,
         original_name=file.name[:200],
@@ -313,7 +353,7 @@ def attachment_add(
     except OSError as error:
         # A full or failing disk: what was written of the file goes too, so nothing is half-saved.
         attachment.file.storage.delete(name)
-        raise ValidationError({"file": FILE_NOT_STORED}) from error
+        raise ValidationError({"file": gettext(FILE_NOT_STORED)}) from error
     attachment.save()
     record_event(
         actor=actor,
@@ -333,12 +373,12 @@ def _check_references(request: ExemptionRequest) -> None:
     modification an approved permit of the same hospital."""
     errors = {}
     if request.patient.date_of_death:
-        errors["patient"] = "This patient has died: no request can be filed for them."
+        errors["patient"] = gettext("This patient has died: no request can be filed for them.")
     if not request.product.is_active:
-        errors["product"] = "This product is no longer in the hospital's catalogue."
+        errors["product"] = gettext("This product is no longer in the hospital's catalogue.")
     modified = request.modifies
     if modified and (modified.hospital_id != request.hospital_id or modified.state not in APPROVED_STATES):
-        errors["modifies"] = "A modification changes an approved permit of your own hospital."
+        errors["modifies"] = gettext("A modification changes an approved permit of your own hospital.")
     if errors:
         raise ValidationError(errors)
 
@@ -346,28 +386,34 @@ def _check_references(request: ExemptionRequest) -> None:
 def missing_for_submission(*, request: ExemptionRequest) -> dict[str, str]:
     """What stops the request from being submitted, field by field, in words."""
     missing = {
-        name: message for name, message in REQUIRED_TEXT.items() if getattr(request, name) in ("", None)
+        name: gettext(message)
+        for name, message in REQUIRED_TEXT.items()
+        if getattr(request, name) in ("", None)
     }
     if not request.not_otherwise_available:
-        missing["not_otherwise_available"] = (
+        missing["not_otherwise_available"] = gettext(
             "State that the product is not available through a marketing authorisation, a clinical trial "
             "or a compassionate-use programme."
         )
     for name, label in CRITERIA.items():
         if not getattr(request, name):
-            missing[name] = f"Attest the criterion: {label.lower()}."
+            missing[name] = gettext("Attest the criterion: %(criterion)s.") % {
+                "criterion": gettext(label).lower()
+            }
     if request.kind == RequestKind.SUBSTANTIAL_MODIFICATION and not request.modifies_id:
-        missing["modifies"] = "Name the permit this modification changes."
+        missing["modifies"] = gettext("Name the permit this modification changes.")
     if request.responsible_physician_id and not has_role_in(
         user=request.responsible_physician, organisation=request.hospital, roles={Role.CLINICIAN}
     ):
-        missing["responsible_physician"] = "The responsible physician must be a clinician of this hospital."
+        missing["responsible_physician"] = gettext(
+            "The responsible physician must be a clinician of this hospital."
+        )
     if request.planned_administration_date and request.planned_administration_date < timezone.localdate():
-        missing["planned_administration_date"] = "The planned date of administration has passed."
+        missing["planned_administration_date"] = gettext("The planned date of administration has passed.")
     if not request.patient.consents.filter(kind=ConsentKind.TREATMENT, withdrawn_on__isnull=True).exists():
-        missing["patient"] = "The patient's consent to treatment is not recorded."
+        missing["patient"] = gettext("The patient's consent to treatment is not recorded.")
     if request.patient.date_of_death:
-        missing["patient"] = "The patient has died."
+        missing["patient"] = gettext("The patient has died.")
     return missing
 
 
@@ -438,7 +484,7 @@ def request_submit(
     if missing:
         raise IncompleteRequest(missing)
     if not physician_signature_is_current(request=request):
-        raise TransitionRefused(NOT_SIGNED_BY_PHYSICIAN)
+        raise TransitionRefused(gettext(NOT_SIGNED_BY_PHYSICIAN))
     sign(
         signer=actor,
         password=password,
@@ -471,7 +517,9 @@ def request_validate(*, actor: User, request: ExemptionRequest, comment: str = "
 @transaction.atomic
 def request_return(*, actor: User, request: ExemptionRequest, reasons: str) -> ExemptionRequest:
     if not reasons.strip():
-        raise ValidationError({"reasons": "Say what is missing, so the hospital can complete the request."})
+        raise ValidationError(
+            {"reasons": gettext("Say what is missing, so the hospital can complete the request.")}
+        )
     request, _ = _begin("return", actor=actor, request=request)
     _move(request, actor=actor, action="returned", to=State.RETURNED, reason=reasons)
     return request
@@ -480,7 +528,7 @@ def request_return(*, actor: User, request: ExemptionRequest, reasons: str) -> E
 @transaction.atomic
 def request_ask_information(*, actor: User, request: ExemptionRequest, questions: str) -> InformationRequest:
     if not questions.strip():
-        raise ValidationError({"questions": "Write the questions for the hospital."})
+        raise ValidationError({"questions": gettext("Write the questions for the hospital.")})
     request, _ = _begin("request_information", actor=actor, request=request)
     due = timezone.localdate() + timedelta(days=request.authority.information_response_days)
     asked = InformationRequest.objects.create(
@@ -494,7 +542,7 @@ def request_ask_information(*, actor: User, request: ExemptionRequest, questions
 @transaction.atomic
 def request_answer_information(*, actor: User, request: ExemptionRequest, answer: str) -> InformationRequest:
     if not answer.strip():
-        raise ValidationError({"answer": "Write the hospital's answer."})
+        raise ValidationError({"answer": gettext("Write the hospital's answer.")})
     request, _ = _begin("answer_information", actor=actor, request=request)
     asked = request.information_requests.select_for_update().get(answered_at__isnull=True)
     asked.answer, asked.answered_by, asked.answered_at = answer, actor, timezone.now()
@@ -534,10 +582,11 @@ def assessment_record(
     request, _ = _begin("record_assessment", actor=actor, request=request)
     if request.assessments.filter(kind=kind).exists():
         raise TransitionConflict(
-            f"The {AssessmentKind(kind).label.lower()} of this request is already recorded."
+            gettext("The %(assessment)s of this request is already recorded.")
+            % {"assessment": AssessmentKind(kind).label.lower()}
         )
     if request.assessments.filter(assessor=actor).exists():
-        raise TransitionRefused(SAME_ASSESSOR)
+        raise TransitionRefused(gettext(SAME_ASSESSOR))
     assessment = Assessment(
         request=request, kind=kind, assessor=actor, report=report, recommendation=recommendation
     )
@@ -586,7 +635,7 @@ def request_decide(
 ) -> Decision:
     request, _ = _begin("decide", actor=actor, request=request)
     if request.assessments.filter(assessor=actor).exists():
-        raise TransitionRefused(FOUR_EYES)
+        raise TransitionRefused(gettext(FOUR_EYES))
     approves = outcome != Outcome.REJECTED
     decision = Decision(
         request=request,
@@ -604,7 +653,7 @@ def request_decide(
         decided_by=actor,
     )
     if outcome == Outcome.APPROVED_WITH_CONDITIONS and not conditions.strip():
-        raise ValidationError({"conditions": "Write the conditions of the approval."})
+        raise ValidationError({"conditions": gettext("Write the conditions of the approval.")})
     decision.full_clean()
     decision.save()
     signed = decision_content(decision)
@@ -634,16 +683,16 @@ def _end(
 @transaction.atomic
 def request_withdraw(*, actor: User, request: ExemptionRequest, reason: str) -> ExemptionRequest:
     return _end("withdraw", actor=actor, request=request, reason=reason, to=State.WITHDRAWN,
-                why="Say why the request is withdrawn.")  # fmt: skip
+                why=gettext("Say why the request is withdrawn."))  # fmt: skip
 
 
 @transaction.atomic
 def permit_suspend(*, actor: User, request: ExemptionRequest, reason: str) -> ExemptionRequest:
     return _end("suspend", actor=actor, request=request, reason=reason, to=State.SUSPENDED,
-                why="Give the reason for the suspension.")  # fmt: skip
+                why=gettext("Give the reason for the suspension."))  # fmt: skip
 
 
 @transaction.atomic
 def permit_revoke(*, actor: User, request: ExemptionRequest, reason: str) -> ExemptionRequest:
     return _end("revoke", actor=actor, request=request, reason=reason, to=State.REVOKED,
-                why="Give the reason for the revocation.")  # fmt: skip
+                why=gettext("Give the reason for the revocation."))  # fmt: skip

@@ -4,6 +4,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from atmp_clinic.accounts.models import Role
@@ -37,45 +39,45 @@ STEPS = {
     "revoke": services.permit_revoke,
 }
 STEP_LABELS = {
-    "co_sign": "Sign as responsible physician",
-    "submit": "Submit to the authority",
-    "validate": "Validate",
-    "return": "Return as incomplete",
-    "request_information": "Ask the hospital for information",
-    "answer_information": "Answer the authority",
-    "record_assessment": "Record an assessment",
-    "decide": "Decide",
-    "withdraw": "Withdraw the request",
-    "suspend": "Suspend the permit",
-    "revoke": "Revoke the permit",
+    "co_sign": _("Sign as responsible physician"),
+    "submit": _("Submit to the authority"),
+    "validate": _("Validate"),
+    "return": _("Return as incomplete"),
+    "request_information": _("Ask the hospital for information"),
+    "answer_information": _("Answer the authority"),
+    "record_assessment": _("Record an assessment"),
+    "decide": _("Decide"),
+    "withdraw": _("Withdraw the request"),
+    "suspend": _("Suspend the permit"),
+    "revoke": _("Revoke the permit"),
 }
 
 
 # How the timeline words each audited action.
 EVENT_LABELS = {
-    "created": "Draft created",
-    "edited": "Draft edited",
-    "co_signed": "Signed by the responsible physician",
-    "submitted": "Submitted",
-    "resubmitted": "Submitted again",
-    "validated": "Validated",
-    "returned": "Returned as incomplete",
-    "information_requested": "Information requested (clock stopped)",
-    "information_answered": "Information given (clock running)",
-    "quality_assessment_recorded": "Quality assessment recorded",
-    "clinical_assessment_recorded": "Clinical assessment recorded",
-    "ready_for_decision": "Ready for decision",
-    "decided": "Decided",
-    "withdrawn": "Withdrawn",
-    "lapsed": "Lapsed: no answer by the deadline",
-    "suspended": "Permit suspended",
-    "revoked": "Permit revoked",
-    "attachment_added": "Document attached",
-    "collection_recorded": "Starting material collected",
-    "exceptional_release": "Batch released exceptionally, out of specification (authority told)",
-    "administered": "Administered",
-    "collection_corrected": "Collection record corrected",
-    "administration_corrected": "Administration record corrected",
+    "created": _("Draft created"),
+    "edited": _("Draft edited"),
+    "co_signed": _("Signed by the responsible physician"),
+    "submitted": _("Submitted"),
+    "resubmitted": _("Submitted again"),
+    "validated": _("Validated"),
+    "returned": _("Returned as incomplete"),
+    "information_requested": _("Information requested (clock stopped)"),
+    "information_answered": _("Information given (clock running)"),
+    "quality_assessment_recorded": _("Quality assessment recorded"),
+    "clinical_assessment_recorded": _("Clinical assessment recorded"),
+    "ready_for_decision": _("Ready for decision"),
+    "decided": _("Decided"),
+    "withdrawn": _("Withdrawn"),
+    "lapsed": _("Lapsed: no answer by the deadline"),
+    "suspended": _("Permit suspended"),
+    "revoked": _("Permit revoked"),
+    "attachment_added": _("Document attached"),
+    "collection_recorded": _("Starting material collected"),
+    "exceptional_release": _("Batch released exceptionally, out of specification (authority told)"),
+    "administered": _("Administered"),
+    "collection_corrected": _("Collection record corrected"),
+    "administration_corrected": _("Administration record corrected"),
 }
 # Steps that end or undo something: shown as secondary buttons, never as the obvious next step.
 UNDOING_STEPS = {"return", "withdraw", "suspend", "revoke"}
@@ -96,7 +98,7 @@ def request_list(request):
     counts = dict(visible.order_by().values_list("state").annotate(n=Count("id")))
     state = request.GET.get("state", "")
     if state and state not in State.values:
-        messages.error(request, "There is no such state; showing every request.")
+        messages.error(request, _("There is no such state; showing every request."))
         state = ""
     shown = visible.filter(state=state) if state else visible
     rows = with_clocks(shown)
@@ -129,7 +131,7 @@ def request_create(request):
         except (ValidationError, services.TransitionRefused) as error:
             add_errors(form, error)
         else:
-            messages.success(request, f"Draft {created.reference} saved.")
+            messages.success(request, _("Draft %(reference)s saved.") % {"reference": created.reference})
             return redirect("request-detail", pk=created.pk)
     return render(request, "exemptions/request_form.html", {"form": form})
 
@@ -142,7 +144,8 @@ def request_edit(request, pk: int):
     if request.method == "GET" and exemption.state not in (State.DRAFT, State.RETURNED):
         messages.info(
             request,
-            f"{exemption.reference} is {exemption.get_state_display().lower()}: it can no longer be edited.",
+            _("%(reference)s is %(state)s: it can no longer be edited.")
+            % {"reference": exemption.reference, "state": exemption.get_state_display().lower()},
         )
         return redirect("request-detail", pk=exemption.pk)
     form = RequestForm(request.POST or None, instance=exemption, hospital=exemption.hospital)
@@ -154,7 +157,7 @@ def request_edit(request, pk: int):
         except (ValidationError, services.TransitionRefused) as error:
             add_errors(form, error)
         else:
-            messages.success(request, "Changes saved.")
+            messages.success(request, _("Changes saved."))
             return redirect("request-detail", pk=exemption.pk)
     return render(request, "exemptions/request_form.html", {"form": form, "exemption": exemption})
 
@@ -255,7 +258,15 @@ def attachment_create(request, pk: int):
         except (ValidationError, services.TransitionRefused) as error:
             add_errors(form, error)
         else:
-            messages.success(request, f"{attachment.original_name} attached ({attachment.pages} pages).")
+            messages.success(
+                request,
+                ngettext(
+                    "%(name)s attached (%(pages)d page).",
+                    "%(name)s attached (%(pages)d pages).",
+                    attachment.pages,
+                )
+                % {"name": attachment.original_name, "pages": attachment.pages},
+            )
             return redirect("request-detail", pk=exemption.pk)
     return _render_detail(request, _visible(request, pk), attachment_form=form, status=400)
 
@@ -328,6 +339,6 @@ def request_step(request, pk: int, step: str):
         except ValidationError as error:
             add_errors(form, error)
         else:
-            messages.success(request, f"{STEP_LABELS[step]}: done.")
+            messages.success(request, _("%(step)s: done.") % {"step": STEP_LABELS[step]})
             return redirect("request-detail", pk=exemption.pk)
     return _render_detail(request, _visible(request, pk), failed_step=step, failed_form=form, status=400)

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.manufacturing.forms import DATE_INPUT
 from atmp_clinic.patients.models import ConsentKind, Patient
@@ -7,46 +8,46 @@ from .models import Modality
 
 
 class VisitRecordForm(forms.Form):
-    performed_on = forms.DateField(label="Date of the visit", widget=DATE_INPUT)
+    performed_on = forms.DateField(label=_("Date of the visit"), widget=DATE_INPUT)
     out_of_window_reason = forms.CharField(
-        label="Reason, if outside the window", required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Needed only when the date falls outside the visit's window.",
+        label=_("Reason, if outside the window"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed only when the date falls outside the visit's window."),
     )  # fmt: skip
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class VisitMissedForm(forms.Form):
     note = forms.CharField(
-        label="Why it was missed", required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="e.g. the patient could not be reached after three calls.",
+        label=_("Why it was missed"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("e.g. the patient could not be reached after three calls."),
     )  # fmt: skip
 
 
 class VisitRescheduleForm(forms.Form):
-    due_on = forms.DateField(label="New date", widget=DATE_INPUT)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    due_on = forms.DateField(label=_("New date"), widget=DATE_INPUT)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class PlanAmendForm(forms.Form):
     duration_years = forms.IntegerField(
-        label="New duration (years)", required=False, min_value=1, max_value=30,
-        help_text="Leave empty to keep the duration; yearly visits are added for the new years.",
+        label=_("New duration (years)"), required=False, min_value=1, max_value=30,
+        help_text=_("Leave empty to keep the duration; yearly visits are added for the new years."),
     )  # fmt: skip
     visit_label = forms.CharField(
-        label="Extra visit", max_length=60, required=False, help_text="e.g. Extra MRI"
+        label=_("Extra visit"), max_length=60, required=False, help_text=_("e.g. Extra MRI")
     )
-    visit_due_on = forms.DateField(label="Extra visit due on", required=False, widget=DATE_INPUT)
+    visit_due_on = forms.DateField(label=_("Extra visit due on"), required=False, widget=DATE_INPUT)
     visit_window_days = forms.IntegerField(
-        label="Window (± days)", required=False, min_value=0, max_value=90, initial=14
+        label=_("Window (± days)"), required=False, min_value=0, max_value=90, initial=14
     )
-    visit_modality = forms.ChoiceField(label="Modality", choices=Modality.choices, required=False)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    visit_modality = forms.ChoiceField(label=_("Modality"), choices=Modality.choices, required=False)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean(self):
         data = super().clean()
         extra = [data.get(name) for name in ("visit_label", "visit_due_on")]
         if any(extra) and not all(extra):
-            raise forms.ValidationError("An extra visit needs both a name and a date.")
+            raise forms.ValidationError(_("An extra visit needs both a name and a date."))
         return data
 
     def amendment(self) -> dict:
@@ -66,8 +67,8 @@ class PlanAmendForm(forms.Form):
 
 
 class ReminderChannelsForm(forms.Form):
-    email = forms.BooleanField(label="Remind me by email", required=False)
-    sms = forms.BooleanField(label="Remind me by text message (SMS)", required=False)
+    email = forms.BooleanField(label=_("Remind me by email"), required=False)
+    sms = forms.BooleanField(label=_("Remind me by text message (SMS)"), required=False)
 
 
 def reminder_channels_form(patient: Patient) -> ReminderChannelsForm:

@@ -6,6 +6,7 @@ not rewrite anyone's plan."""
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.accounts.models import Organisation, User
 from atmp_clinic.exemptions.models import FollowUpTemplate as TemplateCode
@@ -14,15 +15,15 @@ from atmp_clinic.patients.models import Patient
 
 
 class Modality(models.TextChoices):
-    IN_PERSON = "in_person", "In person"
-    PHONE = "phone", "By phone"
-    QUESTIONNAIRE = "questionnaire", "Remote questionnaire"
+    IN_PERSON = "in_person", _("In person")
+    PHONE = "phone", _("By phone")
+    QUESTIONNAIRE = "questionnaire", _("Remote questionnaire")
 
 
 class OffsetUnit(models.TextChoices):
-    DAY = "days", "days"
-    MONTH = "months", "months"
-    YEAR = "years", "years"
+    DAY = "days", _("days")
+    MONTH = "months", _("months")
+    YEAR = "years", _("years")
 
 
 class FollowUpTemplateDefinition(models.Model):
@@ -42,12 +43,12 @@ class FollowUpTemplateDefinition(models.Model):
 
 class VisitDefinition(models.Model):
     template = models.ForeignKey(FollowUpTemplateDefinition, on_delete=models.CASCADE, related_name="visits")
-    label = models.CharField(max_length=60, help_text="e.g. Day 7, Month 3, Year 6")
-    offset = models.PositiveSmallIntegerField(help_text="After the administration (day 0).")
+    label = models.CharField(max_length=60, help_text=_("e.g. Day 7, Month 3, Year 6"))
+    offset = models.PositiveSmallIntegerField(help_text=_("After the administration (day 0)."))
     offset_unit = models.CharField(max_length=10, choices=OffsetUnit.choices)
-    window_days = models.PositiveSmallIntegerField(help_text="Days either side of the due date.")
+    window_days = models.PositiveSmallIntegerField(help_text=_("Days either side of the due date."))
     modality = models.CharField(max_length=20, choices=Modality.choices, default=Modality.IN_PERSON)
-    collects = models.JSONField(default=list, help_text="What the visit records: outcome forms and tests.")
+    collects = models.JSONField(default=list, help_text=_("What the visit records: outcome forms and tests."))
 
     class Meta:
         ordering = ["template", "offset_unit", "offset"]
@@ -61,12 +62,12 @@ class VisitDefinition(models.Model):
 
 class FollowUpPlan(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        ENDED = "ended", "Ended"
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
 
     class EndReason(models.TextChoices):
-        DEATH = "death", "Death of the patient"
-        CONSENT_WITHDRAWN = "consent_withdrawn", "Consent withdrawn"
+        DEATH = "death", _("Death of the patient")
+        CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
 
     administration = models.OneToOneField(
         Administration, on_delete=models.PROTECT, related_name="follow_up_plan"
@@ -74,13 +75,15 @@ class FollowUpPlan(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="follow_up_plans")
     template_code = models.CharField(max_length=40, choices=TemplateCode.choices)
     duration_years = models.PositiveSmallIntegerField()
-    starts_on = models.DateField(help_text="Day 0: the date of administration.")
+    starts_on = models.DateField(help_text=_("Day 0: the date of administration."))
     ends_on = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     ended_on = models.DateField(null=True, blank=True)
     end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
     at_risk_since = models.DateField(
-        null=True, blank=True, help_text="Set by two consecutive missed visits; cleared by a completed one."
+        null=True,
+        blank=True,
+        help_text=_("Set by two consecutive missed visits; cleared by a completed one."),
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -107,10 +110,10 @@ class FollowUpPlan(models.Model):
 
 class FollowUpVisit(models.Model):
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        COMPLETED = "completed", "Completed"
-        MISSED = "missed", "Missed"
-        CANCELLED = "cancelled", "Cancelled"
+        SCHEDULED = "scheduled", _("Scheduled")
+        COMPLETED = "completed", _("Completed")
+        MISSED = "missed", _("Missed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     plan = models.ForeignKey(FollowUpPlan, on_delete=models.PROTECT, related_name="visits")
     label = models.CharField(max_length=60)
@@ -122,11 +125,11 @@ class FollowUpVisit(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     added_by_amendment = models.BooleanField(default=False)
     originally_due_on = models.DateField(
-        null=True, blank=True, help_text="The plan's date, kept when the visit is rescheduled."
+        null=True, blank=True, help_text=_("The plan's date, kept when the visit is rescheduled.")
     )
     performed_on = models.DateField(null=True, blank=True)
     out_of_window_reason = models.TextField(blank=True)
-    note = models.TextField(blank=True, help_text="Why it was missed, or anything the team should know.")
+    note = models.TextField(blank=True, help_text=_("Why it was missed, or anything the team should know."))
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     recorded_at = models.DateTimeField(null=True, blank=True)
 
@@ -167,8 +170,8 @@ class FollowUpVisit(models.Model):
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SMS = "sms", "SMS"
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
 
 
 class OutboxMessage(models.Model):
@@ -178,15 +181,15 @@ class OutboxMessage(models.Model):
     Message-ID and the SMS provider's reference."""
 
     class Kind(models.TextChoices):
-        VISIT_REMINDER = "visit_reminder", "Visit reminder"
-        OVERDUE_DIGEST = "overdue_digest", "Overdue visits digest"
+        VISIT_REMINDER = "visit_reminder", _("Visit reminder")
+        OVERDUE_DIGEST = "overdue_digest", _("Overdue visits digest")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SENDING = "sending", "Being sent"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Not sent: no longer needed"
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Not sent: no longer needed")
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -194,21 +197,23 @@ class OutboxMessage(models.Model):
         FollowUpVisit, on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
     )
     visit_due_on = models.DateField(
-        null=True, blank=True, help_text="The date the reminder is for: a rescheduled visit is reminded anew."
+        null=True,
+        blank=True,
+        help_text=_("The date the reminder is for: a rescheduled visit is reminded anew."),
     )
-    days_before = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The reminder point.")
+    days_before = models.PositiveSmallIntegerField(null=True, blank=True, help_text=_("The reminder point."))
     hospital = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     recipient = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="For digests."
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text=_("For digests.")
     )
     idempotency_key = models.CharField(max_length=80, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     send_after = models.DateTimeField(
-        help_text="Outside the patient's quiet hours, or after a failure's backoff."
+        help_text=_("Outside the patient's quiet hours, or after a failure's backoff.")
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    subject = models.CharField(max_length=200, blank=True, help_text="As sent, written before sending.")
+    subject = models.CharField(max_length=200, blank=True, help_text=_("As sent, written before sending."))
     body = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)

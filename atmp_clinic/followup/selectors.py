@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.accounts.selectors import active_membership, has_role_in, visible_to
@@ -71,15 +72,15 @@ def clinician_worklist(*, user: User, today: date) -> list[VisitSection]:
     scheduled = visible.filter(status=FollowUpVisit.Status.SCHEDULED)
     return [
         VisitSection(
-            "visits-overdue", "Overdue visits", "No visit is overdue.",
+            "visits-overdue", _("Overdue visits"), _("No visit is overdue."),
             list(scheduled.filter(due_on__lt=today).order_by("window_closes_on", "due_on")),
         ),
         VisitSection(
-            "visits-due", "Visits due in the next 7 days", "No visit is due in the next 7 days.",
+            "visits-due", _("Visits due in the next 7 days"), _("No visit is due in the next 7 days."),
             list(scheduled.filter(due_on__gte=today, due_on__lte=today + timedelta(days=7)).order_by("due_on")),
         ),
         VisitSection(
-            "visits-missed", "Missed in the last 90 days", "No visit was missed in the last 90 days.",
+            "visits-missed", _("Missed in the last 90 days"), _("No visit was missed in the last 90 days."),
             list(
                 visible.filter(status=FollowUpVisit.Status.MISSED, due_on__gte=today - MISSED_SHOWN_FOR)
                 .order_by("-due_on")

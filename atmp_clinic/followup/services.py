@@ -6,9 +6,12 @@ change is audited, and nothing is deleted: ended plans keep their cancelled visi
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.accounts.selectors import has_role_in
@@ -115,11 +118,16 @@ def _require_clinician(actor: User, visit: FollowUpVisit) -> None:
 def _require_open(visit: FollowUpVisit, *allowed: str) -> None:
     if visit.plan.status == FollowUpPlan.Status.ENDED:
         raise ValidationError(
-            f"The follow-up plan ended on {visit.plan.ended_on:%d %B %Y} "
-            f"({visit.plan.get_end_reason_display().lower()}); its visits can no longer change."
+            gettext("The follow-up plan ended on %(ended)s (%(reason)s); its visits can no longer change.")
+            % {
+                "ended": date_format(visit.plan.ended_on, "d F Y"),
+                "reason": visit.plan.get_end_reason_display().lower(),
+            }
         )
     if visit.status not in allowed:
-        raise ValidationError(f"This visit is already {visit.get_status_display().lower()}.")
+        raise ValidationError(
+            gettext("This visit is already %(status)s.") % {"status": visit.get_status_display().lower()}
+        )
 
 
 def _snapshot(visit: FollowUpVisit) -> dict:
@@ -170,21 +178,32 @@ def visit_record(
     if performed_on < plan.starts_on:
         raise ValidationError(
             {
-                "performed_on": f"A follow-up visit cannot be before the administration on {plan.starts_on:%d %B %Y}."
+                "performed_on": gettext("A follow-up visit cannot be before the administration on %(day)s.")
+                % {"day": date_format(plan.starts_on, "d F Y")}
             }
         )
     if performed_on > today:
-        raise ValidationError({"performed_on": "A visit cannot be recorded for a date in the future."})
+        raise ValidationError(
+            {"performed_on": gettext("A visit cannot be recorded for a date in the future.")}
+        )
     death = plan.patient.date_of_death
     if death and performed_on > death:
-        raise ValidationError({"performed_on": f"The patient died on {death:%d %B %Y}."})
+        raise ValidationError(
+            {"performed_on": gettext("The patient died on %(day)s.") % {"day": date_format(death, "d F Y")}}
+        )
     out_of_window_reason = out_of_window_reason.strip()
     in_window = visit.window_opens_on <= performed_on <= visit.window_closes_on
     if not in_window and not out_of_window_reason:
         raise ValidationError(
             {
-                "out_of_window_reason": f"{performed_on:%d %B %Y} is outside the visit's window "
-                f"({visit.window_opens_on:%d %B} to {visit.window_closes_on:%d %B %Y}): say why."
+                "out_of_window_reason": gettext(
+                    "%(day)s is outside the visit's window (%(opens)s to %(closes)s): say why."
+                )
+                % {
+                    "day": date_format(performed_on, "d F Y"),
+                    "opens": date_format(visit.window_opens_on, "d F"),
+                    "closes": date_format(visit.window_closes_on, "d F Y"),
+                }
             }
         )
     before = _snapshot(visit)
@@ -210,7 +229,7 @@ def visit_mark_missed(*, actor: User, visit: FollowUpVisit, note: str = "") -> F
     _require_open(visit, FollowUpVisit.Status.SCHEDULED)
     if visit.window_opens_on > timezone.localdate():
         raise ValidationError(
-            "A visit whose window has not opened yet cannot be missed; reschedule it instead."
+            gettext("A visit whose window has not opened yet cannot be missed; reschedule it instead.")
         )
     before = _snapshot(visit)
     visit.status = FollowUpVisit.Status.MISSED
@@ -232,11 +251,13 @@ def visit_reschedule(*, actor: User, visit: FollowUpVisit, due_on: date, reason:
     _require_open(visit, FollowUpVisit.Status.SCHEDULED)
     reason = reason.strip()
     if not reason:
-        raise ValidationError({"reason": "Say why the visit is rescheduled."})
+        raise ValidationError({"reason": gettext("Say why the visit is rescheduled.")})
     if due_on < timezone.localdate():
-        raise ValidationError({"due_on": "A visit cannot be rescheduled to a past date; record it instead."})
+        raise ValidationError(
+            {"due_on": gettext("A visit cannot be rescheduled to a past date; record it instead.")}
+        )
     if due_on == visit.due_on:
-        raise ValidationError({"due_on": "The visit is already due on that date."})
+        raise ValidationError({"due_on": gettext("The visit is already due on that date.")})
     before = _snapshot(visit)
     visit.originally_due_on = visit.originally_due_on or visit.due_on
     visit.due_on = due_on
@@ -282,15 +303,15 @@ def plans_end(*, actor: User, patient: Patient, reason: str, ended_on: date) -> 
     for plan in plans:
         remaining = list(plan.visits.filter(status=FollowUpVisit.Status.SCHEDULED))
         plan.visits.filter(pk__in=[v.pk for v in remaining]).update(status=FollowUpVisit.Status.CANCELLED)
-        _cancel_pending_reminders(
-            remaining, why=f"The follow-up plan ended: {FollowUpPlan.EndReason(reason).label.lower()}."
-        )
+        with translation.override(settings.LANGUAGE_CODE):  # kept on the outbox rows, for staff
+            why = f"The follow-up plan ended: {FollowUpPlan.EndReason(reason).label.lower()}."
+        _cancel_pending_reminders(remaining, why=why)
         plan.status, plan.ended_on, plan.end_reason = FollowUpPlan.Status.ENDED, ended_on, reason
         plan.save(update_fields=["status", "ended_on", "end_reason"])
         record_event(
             actor=actor, obj=plan, action="follow_up_plan_ended", before={"status": FollowUpPlan.Status.ACTIVE},
             after={"status": plan.status, "ended_on": ended_on, "visits_cancelled": [v.label for v in remaining]},
-            reason=plan.get_end_reason_display(),
+            reason=FollowUpPlan.EndReason(reason).label,
         )  # fmt: skip
     return plans
 
@@ -310,16 +331,19 @@ def plan_amend(
     if not may_amend_plan(user=actor, plan=plan):
         raise PermissionDenied(NOT_A_DECIDER)
     if plan.status != FollowUpPlan.Status.ACTIVE:
-        raise ValidationError("An ended follow-up plan cannot be amended.")
+        raise ValidationError(gettext("An ended follow-up plan cannot be amended."))
     reason, extra_visits, today = reason.strip(), extra_visits or [], timezone.localdate()
     if not reason:
-        raise ValidationError({"reason": "Say why the plan is amended."})
+        raise ValidationError({"reason": gettext("Say why the plan is amended.")})
     if duration_years is not None and duration_years <= plan.duration_years:
         raise ValidationError(
-            {"duration_years": f"An amendment can only lengthen the plan beyond {plan.duration_years} years."}
+            {
+                "duration_years": gettext("An amendment can only lengthen the plan beyond %(years)s years.")
+                % {"years": plan.duration_years}
+            }
         )
     if duration_years is None and not extra_visits:
-        raise ValidationError("Lengthen the plan or add at least one visit.")
+        raise ValidationError(gettext("Lengthen the plan or add at least one visit."))
     before = {"duration_years": plan.duration_years, "ends_on": plan.ends_on}
     new_visits = []
     if duration_years is not None:
@@ -334,10 +358,13 @@ def plan_amend(
     for extra in extra_visits:
         due = extra["due_on"]
         if due < max(today, plan.starts_on):
-            raise ValidationError({"due_on": "An added visit must be due today or later."})
+            raise ValidationError({"due_on": gettext("An added visit must be due today or later.")})
         if due > plan.ends_on:
             raise ValidationError(
-                {"due_on": f"An added visit must be due by the plan's end ({plan.ends_on:%d %B %Y})."}
+                {
+                    "due_on": gettext("An added visit must be due by the plan's end (%(ends)s).")
+                    % {"ends": date_format(plan.ends_on, "d F Y")}
+                }
             )
         window = relativedelta(days=extra["window_days"])
         new_visits.append(

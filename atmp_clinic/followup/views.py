@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from atmp_clinic.accounts.models import Role
@@ -30,9 +31,9 @@ from .selectors import (
 )
 
 VISIT_STEPS = {
-    "record": ("Record the visit", VisitRecordForm, services.visit_record),
-    "missed": ("Mark as missed", VisitMissedForm, services.visit_mark_missed),
-    "reschedule": ("Reschedule", VisitRescheduleForm, services.visit_reschedule),
+    "record": (_("Record the visit"), VisitRecordForm, services.visit_record),
+    "missed": (_("Mark as missed"), VisitMissedForm, services.visit_mark_missed),
+    "reschedule": (_("Reschedule"), VisitRescheduleForm, services.visit_reschedule),
 }
 STEPS_BY_STATUS = {
     FollowUpVisit.Status.SCHEDULED: ("record", "reschedule", "missed"),
@@ -96,7 +97,7 @@ def visit_step(request, pk: int, step: str):
     if form.is_valid() and _guarded(
         form, lambda: service(actor=request.user, visit=visit, **form.cleaned_data)
     ):
-        messages.success(request, f"{label}: done.")
+        messages.success(request, _("%(step)s: done.") % {"step": label})
         return redirect("visit-detail", pk=visit.pk)
     return visit_detail(request, pk, failed_step=step, failed_form=form, status=400)
 
@@ -149,7 +150,7 @@ def plan_amend(request, pk: int):
     if form.is_valid() and _guarded(
         form, lambda: services.plan_amend(actor=request.user, plan=plan, **form.amendment())
     ):
-        messages.success(request, "The follow-up plan is amended.")
+        messages.success(request, _("The follow-up plan is amended."))
         return redirect("plan-detail", pk=plan.pk)
     return plan_detail(request, pk, amend_form=form, status=400)
 
@@ -200,5 +201,5 @@ def own_reminder_channels(request):
     form = ReminderChannelsForm(request.POST)
     if form.is_valid():
         patient_services.reminder_channels_set(actor=request.user, patient=patient, **form.cleaned_data)
-        messages.success(request, "Your reminder choices are saved.")
+        messages.success(request, _("Your reminder choices are saved."))
     return redirect("home")

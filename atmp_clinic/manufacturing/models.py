@@ -5,6 +5,7 @@ corrections go through the services, which audit them."""
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from atmp_clinic.accounts.models import User
@@ -21,7 +22,7 @@ class Collection(models.Model):
     donation_identifier = models.CharField(max_length=21, unique=True, editable=False)
     check_character = models.CharField(max_length=1, blank=True, editable=False)
     material = models.CharField(
-        max_length=100, help_text="e.g. leukapheresis, skin biopsy, bone marrow aspirate"
+        max_length=100, help_text=_("e.g. leukapheresis, skin biopsy, bone marrow aspirate")
     )
     collected_at = models.DateTimeField()
     collection_site = models.CharField(max_length=200)
@@ -37,10 +38,10 @@ class Collection(models.Model):
 
 class Batch(models.Model):
     class Status(models.TextChoices):
-        IN_TESTING = "in_testing", "In release testing"
-        RELEASED = "released", "Released"
-        EXCEPTIONALLY_RELEASED = "exceptionally_released", "Released exceptionally (out of specification)"
-        ADMINISTERED = "administered", "Administered"
+        IN_TESTING = "in_testing", _("In release testing")
+        RELEASED = "released", _("Released")
+        EXCEPTIONALLY_RELEASED = "exceptionally_released", _("Released exceptionally (out of specification)")
+        ADMINISTERED = "administered", _("Administered")
 
     request = models.ForeignKey(ExemptionRequest, on_delete=models.PROTECT, related_name="batches")
     collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="batches")
@@ -94,7 +95,7 @@ class ReleaseResult(models.Model):
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="results")
     test = models.ForeignKey(ReleaseTest, on_delete=models.PROTECT, related_name="+")
     value = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
-    observation = models.CharField(max_length=100, blank=True, help_text="For a test without numbers.")
+    observation = models.CharField(max_length=100, blank=True, help_text=_("For a test without numbers."))
     passed = models.BooleanField(editable=False)
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)

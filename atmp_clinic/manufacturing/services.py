@@ -7,6 +7,8 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_noop
 from guardian.shortcuts import assign_perm
 
 from atmp_clinic.accounts.models import Role, User
@@ -25,7 +27,15 @@ from .models import Administration, Batch, Collection, ReleaseResult
 
 HOSPITAL_STAFF = {Role.PHARMACIST, Role.CLINICIAN}
 NOT_YOUR_BATCH = "This is not yours to record: it belongs to another hospital or role."
-NOT_APPROVED = "The request is {state}: only an approved request's product may be made or given."
+NOT_APPROVED = gettext_noop(
+    "The request is %(state)s: only an approved request's product may be made or given."
+)
+# Each date's refusal as a whole sentence, so that each language can word it.
+IN_FUTURE = {
+    "collection": gettext_noop("The collection cannot be in the future."),
+    "date of manufacture": gettext_noop("The date of manufacture cannot be in the future."),
+    "administration": gettext_noop("The administration cannot be in the future."),
+}
 
 
 class ChainRefused(Exception):
@@ -39,13 +49,13 @@ def _require(actor: User, request: ExemptionRequest, roles: set[str]) -> None:
 
 def _require_approved(request: ExemptionRequest) -> None:
     if request.state not in APPROVED_STATES:
-        raise ChainRefused(NOT_APPROVED.format(state=request.get_state_display().lower()))
+        raise ChainRefused(gettext(NOT_APPROVED) % {"state": request.get_state_display().lower()})
 
 
 def _not_in_future(value: date | datetime, field: str, what: str) -> None:
     now = timezone.now() if isinstance(value, datetime) else timezone.localdate()
     if value > now:
-        raise ValidationError({field: f"The {what} cannot be in the future."})
+        raise ValidationError({field: gettext(IN_FUTURE[what])})
 
 
 # --- collection and batch ---------------------------------------------------------------------
@@ -71,7 +81,9 @@ def collection_record(
         raise ValidationError({"donation_identifier": error.messages}) from error
     _not_in_future(collected_at, "collected_at", "collection")
     if Collection.objects.filter(donation_identifier=code).exists():
-        raise ValidationError({"donation_identifier": "This donation identifier is already recorded."})
+        raise ValidationError(
+            {"donation_identifier": gettext("This donation identifier is already recorded.")}
+        )
     collection = Collection(
         request=request,
         patient=request.patient,
@@ -104,7 +116,7 @@ def batch_create(
     _not_in_future(manufactured_on, "manufactured_on", "date of manufacture")
     if manufactured_on < collection.collected_at.date():
         raise ValidationError(
-            {"manufactured_on": "A batch cannot be made before its starting material was collected."}
+            {"manufactured_on": gettext("A batch cannot be made before its starting material was collected.")}
         )
     code = ""
     if product_code:
@@ -114,7 +126,10 @@ def batch_create(
             raise ValidationError({"product_code": error.messages}) from error
         if expiry != expires_on:
             raise ValidationError(
-                {"expires_on": f"The product code says the batch expires on {expiry:%d %B %Y}."}
+                {
+                    "expires_on": gettext("The product code says the batch expires on %(day)s.")
+                    % {"day": date_format(expiry, "d F Y")}
+                }
             )
     batch = Batch(
         request=request,
@@ -154,15 +169,19 @@ def _checked_result(test: ReleaseTest, value: Decimal | None, observation: str) 
     if test.expected_result:
         if not observation.strip():
             raise ValidationError(
-                {"observation": f"Write what was observed (the specification is “{test.expected_result}”)."}
+                {
+                    "observation": gettext("Write what was observed (the specification is “%(expected)s”).")
+                    % {"expected": test.expected_result}
+                }
             )
         return
     if value is None:
-        raise ValidationError({"value": f"Enter the measured value in {test.unit or 'its unit'}."})
+        unit = test.unit or gettext("its unit")
+        raise ValidationError({"value": gettext("Enter the measured value in %(unit)s.") % {"unit": unit}})
     if value < 0:
-        raise ValidationError({"value": "A measured value cannot be negative."})
+        raise ValidationError({"value": gettext("A measured value cannot be negative.")})
     if test.unit.strip() == "%" and value > 100:
-        raise ValidationError({"value": "A percentage cannot be over 100."})
+        raise ValidationError({"value": gettext("A percentage cannot be over 100.")})
 
 
 def _testing_batch(actor: User, batch: Batch) -> Batch:
@@ -170,7 +189,8 @@ def _testing_batch(actor: User, batch: Batch) -> Batch:
     _require(actor, batch.request, {Role.PHARMACIST})
     if batch.status != Batch.Status.IN_TESTING:
         raise ChainRefused(
-            f"Batch {batch.batch_number} is {batch.get_status_display().lower()}: its results are closed."
+            gettext("Batch %(number)s is %(status)s: its results are closed.")
+            % {"number": batch.batch_number, "status": batch.get_status_display().lower()}
         )
     return batch
 
@@ -181,7 +201,9 @@ def result_record(
 ) -> ReleaseResult:
     batch = _testing_batch(actor, batch)
     if test.product_id != batch.request.product_id:
-        raise ValidationError({"test": "This test is not in the specification of the batch's product."})
+        raise ValidationError(
+            {"test": gettext("This test is not in the specification of the batch's product.")}
+        )
     _checked_result(test, value, observation)
     result = ReleaseResult(
         batch=batch, test=test, value=value, observation=observation.strip(),
@@ -193,7 +215,7 @@ def result_record(
             result.save()
     except IntegrityError as error:
         raise ValidationError(
-            {"test": "A result for this test is already recorded; correct it instead."}
+            {"test": gettext("A result for this test is already recorded; correct it instead.")}
         ) from error
     record_event(
         actor=actor, obj=batch, action="result_recorded",
@@ -208,7 +230,7 @@ def result_correct(
 ) -> ReleaseResult:
     """A wrong entry is corrected with a reason; the audit trail keeps what it said before."""
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the result is corrected."})
+        raise ValidationError({"reason": gettext("Say why the result is corrected.")})
     batch = _testing_batch(actor, result.batch)
     result = ReleaseResult.objects.select_for_update().select_related("test").get(pk=result.pk)
     _checked_result(result.test, value, observation)
@@ -262,11 +284,16 @@ def exceptional_release_justify(
     if batch.request.responsible_physician_id != actor.pk:
         raise PermissionDenied(NOT_YOUR_BATCH)
     if batch.status != Batch.Status.IN_TESTING:
-        raise ChainRefused(f"Batch {batch.batch_number} is {batch.get_status_display().lower()}.")
+        raise ChainRefused(
+            gettext("Batch %(number)s is %(status)s.")
+            % {"number": batch.batch_number, "status": batch.get_status_display().lower()}
+        )
     if not out_of_specification(batch=batch):
-        raise ChainRefused("Every result meets the specification: no exceptional release is needed.")
+        raise ChainRefused(gettext("Every result meets the specification: no exceptional release is needed."))
     if not justification.strip():
-        raise ValidationError({"justification": "Explain why the patient should still receive this batch."})
+        raise ValidationError(
+            {"justification": gettext("Explain why the patient should still receive this batch.")}
+        )
     batch.exceptional_release_justification = justification.strip()
     batch.save(update_fields=["exceptional_release_justification"])
     sign(signer=actor, password=password, code=code, obj=batch, meaning=SignatureMeaning.EXCEPTIONAL_RELEASE,
@@ -289,11 +316,17 @@ def batch_release(*, actor: User, batch: Batch, password: str, code: str = "") -
     ):
         raise PermissionDenied("Only a qualified person of the hospital releases batches.")
     if batch.status != Batch.Status.IN_TESTING:
-        raise ChainRefused(f"Batch {batch.batch_number} is already {batch.get_status_display().lower()}.")
+        raise ChainRefused(
+            gettext("Batch %(number)s is already %(status)s.")
+            % {"number": batch.batch_number, "status": batch.get_status_display().lower()}
+        )
     _require_approved(batch.request)
     missing = missing_results(batch=batch)
     if missing:
-        raise ChainRefused("Results are missing for: " + ", ".join(test.name for test in missing) + ".")
+        raise ChainRefused(
+            gettext("Results are missing for: %(tests)s.")
+            % {"tests": ", ".join(test.name for test in missing)}
+        )
     failed = out_of_specification(batch=batch)
     content = release_content(batch)
     if failed:
@@ -302,8 +335,11 @@ def batch_release(*, actor: User, batch: Batch, password: str, code: str = "") -
         )
         if not batch.exceptional_release_justification or not physician_signed.exists():
             raise ChainRefused(
-                "Out of specification: " + ", ".join(f"{r.test.name} ({r.shown})" for r in failed) + ". "
-                "It can be released only as an exceptional release, justified and signed by the responsible physician."
+                gettext(
+                    "Out of specification: %(results)s. It can be released only as an exceptional release, "
+                    "justified and signed by the responsible physician."
+                )
+                % {"results": ", ".join(f"{r.test.name} ({r.shown})" for r in failed)}
             )
     sign(
         signer=actor,
@@ -346,30 +382,37 @@ def administration_record(
         patient_code
     ) != normalise(request.patient.pseudonym):
         raise ChainRefused(
-            "Chain of identity: the patient code does not match this batch's patient. Do not give the product; "
-            "check the patient's wristband and the batch label."
+            gettext(
+                "Chain of identity: the patient code does not match this batch's patient. Do not give the "
+                "product; check the patient's wristband and the batch label."
+            )
         )
     if normalise(batch_code) != normalise(batch.batch_number):
         raise ChainRefused(
-            "Chain of identity: the batch code does not match this batch. Do not give the product; check the label."
+            gettext(
+                "Chain of identity: the batch code does not match this batch. Do not give the product; "
+                "check the label."
+            )
         )
     if not batch.is_released:
         raise ChainRefused(
-            f"Batch {batch.batch_number} is {batch.get_status_display().lower()}: it cannot be given."
+            gettext("Batch %(number)s is %(status)s: it cannot be given.")
+            % {"number": batch.batch_number, "status": batch.get_status_display().lower()}
         )
     _require_approved(request)
     if request.patient.date_of_death:
-        raise ChainRefused("The patient's death is recorded.")
+        raise ChainRefused(gettext("The patient's death is recorded."))
     _not_in_future(administered_at, "administered_at", "administration")
     # People record the minute; a batch released at 10:05:40 may be given at "10:05".
     if administered_at < batch.released_at.replace(second=0, microsecond=0):
         raise ValidationError(
-            {"administered_at": "The administration cannot be before the batch was released."}
+            {"administered_at": gettext("The administration cannot be before the batch was released.")}
         )
     earlier = request.administrations.order_by("administered_at").first()
     if earlier and request.batches_expected == 1:
         raise ChainRefused(
-            f"This permit is for a single administration, which was given on {earlier.administered_at:%d %B %Y}."
+            gettext("This permit is for a single administration, which was given on %(day)s.")
+            % {"day": date_format(earlier.administered_at, "d F Y")}
         )
     administration = Administration(
         batch=batch, request=request, patient=request.patient, administered_at=administered_at, dose=dose,
@@ -396,14 +439,16 @@ def administration_record(
 def _corrected(record, changes: dict, allowed: tuple[str, ...], reason: str) -> tuple[dict, dict]:
     """Apply the changes a correction may make; the before and after values for the audit trail."""
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the record is corrected."})
+        raise ValidationError({"reason": gettext("Say why the record is corrected.")})
     changes = {name: value for name, value in changes.items() if value not in (None, "")}
     refused = set(changes) - set(allowed)
     if refused:
-        raise ValidationError(f"These cannot be corrected: {', '.join(sorted(refused))}.")
+        raise ValidationError(
+            gettext("These cannot be corrected: %(fields)s.") % {"fields": ", ".join(sorted(refused))}
+        )
     changed = {name: value for name, value in changes.items() if getattr(record, name) != value}
     if not changed:
-        raise ValidationError("Nothing would change: give the corrected value.")
+        raise ValidationError(gettext("Nothing would change: give the corrected value."))
     before = {name: getattr(record, name) for name in changed}
     for name, value in changed.items():
         setattr(record, name, value)
@@ -416,7 +461,9 @@ def collection_correct(*, actor: User, collection: Collection, reason: str, **ch
     collection = Collection.objects.select_for_update().select_related("request").get(pk=collection.pk)
     _require(actor, collection.request, HOSPITAL_STAFF)
     if "donation_identifier" in changes:
-        raise ValidationError({"donation_identifier": "A donation identifier never changes once assigned."})
+        raise ValidationError(
+            {"donation_identifier": gettext("A donation identifier never changes once assigned.")}
+        )
     before, after = _corrected(collection, changes, ("material", "collected_at", "collection_site"), reason)
     if "collected_at" in after:
         _not_in_future(collection.collected_at, "collected_at", "collection")
@@ -424,7 +471,7 @@ def collection_correct(*, actor: User, collection: Collection, reason: str, **ch
             collection.batches.order_by("manufactured_on").values_list("manufactured_on", flat=True).first()
         )
         if first_made and collection.collected_at.date() > first_made:
-            raise ValidationError({"collected_at": "A batch was made from it on an earlier day."})
+            raise ValidationError({"collected_at": gettext("A batch was made from it on an earlier day.")})
     collection.full_clean()
     collection.save()
     record_event(actor=actor, obj=collection.request, action="collection_corrected", before=before, after=after,
@@ -448,7 +495,7 @@ def administration_correct(
         _not_in_future(administration.administered_at, "administered_at", "administration")
         if administration.administered_at < administration.batch.released_at.replace(second=0, microsecond=0):
             raise ValidationError(
-                {"administered_at": "The administration cannot be before the batch was released."}
+                {"administered_at": gettext("The administration cannot be before the batch was released.")}
             )
     administration.full_clean()
     administration.save()

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from atmp_clinic.accounts.models import Role
@@ -40,24 +41,24 @@ STEP_FORMS = {
     "correct_administration": AdministrationCorrectionForm,
 }
 STEP_LABELS = {
-    "record_result": "Record a result",
-    "correct_result": "Correct a result",
-    "justify_exceptional_release": "Justify an exceptional release",
-    "release": "Release the batch",
-    "administer": "Record the administration",
-    "correct_collection": "Correct the collection record",
-    "correct_administration": "Correct the administration record",
+    "record_result": _("Record a result"),
+    "correct_result": _("Correct a result"),
+    "justify_exceptional_release": _("Justify an exceptional release"),
+    "release": _("Release the batch"),
+    "administer": _("Record the administration"),
+    "correct_collection": _("Correct the collection record"),
+    "correct_administration": _("Correct the administration record"),
 }
 NEEDS_BATCH = {"record_result", "correct_result"}
 EVENT_LABELS = {
-    "created": "Batch created",
-    "result_recorded": "Result recorded",
-    "result_corrected": "Result corrected",
-    "exceptional_release_justified": "Exceptional release justified",
-    "released": "Released",
-    "exceptionally_released": "Released exceptionally",
-    "administered": "Administered",
-    "administration_corrected": "Administration record corrected",
+    "created": _("Batch created"),
+    "result_recorded": _("Result recorded"),
+    "result_corrected": _("Result corrected"),
+    "exceptional_release_justified": _("Exceptional release justified"),
+    "released": _("Released"),
+    "exceptionally_released": _("Released exceptionally"),
+    "administered": _("Administered"),
+    "administration_corrected": _("Administration record corrected"),
 }
 
 
@@ -119,7 +120,7 @@ def collection_create(request, request_pk: int):
         services.collection_record(actor=request.user, request=exemption, **form.cleaned_data)
 
     if request.method == "POST" and form.is_valid() and _guarded(form, record):
-        messages.success(request, "Collection recorded.")
+        messages.success(request, _("Collection recorded."))
         return redirect("request-detail", pk=exemption.pk)
     return render(request, "manufacturing/collection_form.html", {"form": form, "exemption": exemption})
 
@@ -143,7 +144,7 @@ def batch_create(request, collection_pk: int):
         )
 
     if request.method == "POST" and form.is_valid() and _guarded(form, create):
-        messages.success(request, f"Batch {created['batch'].batch_number} created.")
+        messages.success(request, _("Batch %(number)s created.") % {"number": created["batch"].batch_number})
         return redirect("batch-detail", pk=created["batch"].pk)
     return render(request, "manufacturing/batch_form.html", {"form": form, "collection": collection})
 
@@ -214,7 +215,7 @@ def batch_step(request, pk: int, step: str):
     if form.is_valid() and _guarded(
         form, lambda: _take(step, actor=request.user, batch=batch, data=form.cleaned_data)
     ):
-        messages.success(request, f"{STEP_LABELS[step]}: done.")
+        messages.success(request, _("%(step)s: done.") % {"step": STEP_LABELS[step]})
         return redirect("batch-detail", pk=batch.pk)
     return _render_batch(request, _visible_batch(request, pk), failed_step=step, failed_form=form, status=400)
 

@@ -1,6 +1,7 @@
 import zoneinfo
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import Consent, Patient, PatientIdentity
 
@@ -26,17 +27,27 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = ["year_of_birth", "sex"]
+        labels = {"year_of_birth": _("Year of birth"), "sex": _("Sex")}
 
 
 class PatientIdentityForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
-        choices=TIME_ZONES, help_text="Reminders are never sent at night in this zone."
+        label=_("Time zone"),
+        choices=TIME_ZONES,
+        help_text=_("Reminders are never sent at night in this zone."),
     )
 
     class Meta:
         model = PatientIdentity
         fields = ["given_name", "family_name", "email", "phone", "preferred_language", "time_zone"]
-        help_texts = {"phone": "International form, e.g. +31612345678; for SMS reminders."}
+        help_texts = {"phone": _("International form, e.g. +31612345678; for SMS reminders.")}
+        labels = {
+            "given_name": _("Given name"),
+            "family_name": _("Family name"),
+            "email": _("Email"),
+            "phone": _("Phone"),
+            "preferred_language": _("Preferred language"),
+        }
 
     @classmethod
     def initial_for(cls, country: str) -> dict:
@@ -51,11 +62,12 @@ class ConsentForm(forms.ModelForm):
         model = Consent
         fields = ["kind", "given_on"]
         widgets = {"given_on": DATE_INPUT}
+        labels = {"kind": _("Kind"), "given_on": _("Given on")}
 
 
 class ConsentWithdrawalForm(forms.Form):
-    withdrawn_on = forms.DateField(label="Withdrawn on", widget=DATE_INPUT)
+    withdrawn_on = forms.DateField(label=_("Withdrawn on"), widget=DATE_INPUT)
 
 
 class DeathForm(forms.Form):
-    date_of_death = forms.DateField(label="Date of death", widget=DATE_INPUT)
+    date_of_death = forms.DateField(label=_("Date of death"), widget=DATE_INPUT)

@@ -8,6 +8,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField, EncryptedEmailField
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -15,10 +16,10 @@ from atmp_clinic.accounts.models import Organisation, User
 
 
 class Sex(models.TextChoices):
-    FEMALE = "female", "Female"
-    MALE = "male", "Male"
-    OTHER = "other", "Other"
-    UNKNOWN = "unknown", "Unknown"
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class Language(models.TextChoices):
@@ -41,7 +42,7 @@ class Patient(models.Model):
         "pseudonymous code",
         max_length=11,
         validators=[RegexValidator(PSEUDONYM_PATTERN, "A pseudonymous code looks like P-7K3Q-9XF2.")],
-        help_text="Given by the platform; the only name the patient has outside their hospital.",
+        help_text=_("Given by the platform; the only name the patient has outside their hospital."),
     )
     year_of_birth = models.PositiveSmallIntegerField(validators=[MinValueValidator(1900)])
     sex = models.CharField(max_length=10, choices=Sex.choices)
@@ -52,7 +53,7 @@ class Patient(models.Model):
         null=True,
         blank=True,
         related_name="patient",
-        help_text="The patient's own login, for their visits and reminders.",
+        help_text=_("The patient's own login, for their visits and reminders."),
     )
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -120,10 +121,10 @@ class PatientIdentity(models.Model):
 
 
 class ConsentKind(models.TextChoices):
-    TREATMENT = "treatment", "Treatment"
-    REGISTRY = "registry", "Registry participation"
-    REMINDER_EMAIL = "reminder_email", "Reminders by email"
-    REMINDER_SMS = "reminder_sms", "Reminders by SMS"
+    TREATMENT = "treatment", _("Treatment")
+    REGISTRY = "registry", _("Registry participation")
+    REMINDER_EMAIL = "reminder_email", _("Reminders by email")
+    REMINDER_SMS = "reminder_sms", _("Reminders by SMS")
 
 
 class Consent(models.Model):

@@ -7,6 +7,8 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_noop
 from guardian.shortcuts import assign_perm
 
 from atmp_clinic.accounts.models import Organisation, Role, User
@@ -79,11 +81,29 @@ def patient_create(
     return patient
 
 
+# Each date's two refusals, as whole sentences so that each language can word them.
+DATE_REFUSALS = {
+    "consent": (
+        gettext_noop("The date of consent cannot be in the future."),
+        gettext_noop("The date of consent cannot be before the patient's year of birth."),
+    ),
+    "withdrawal": (
+        gettext_noop("The date of withdrawal cannot be in the future."),
+        gettext_noop("The date of withdrawal cannot be before the patient's year of birth."),
+    ),
+    "death": (
+        gettext_noop("The date of death cannot be in the future."),
+        gettext_noop("The date of death cannot be before the patient's year of birth."),
+    ),
+}
+
+
 def _check_date(value: date, *, patient: Patient, field: str, what: str) -> None:
+    in_future, before_birth = DATE_REFUSALS[what]
     if value > timezone.localdate():
-        raise ValidationError({field: f"The date of {what} cannot be in the future."})
+        raise ValidationError({field: gettext(in_future)})
     if value.year < patient.year_of_birth:
-        raise ValidationError({field: f"The date of {what} cannot be before the patient's year of birth."})
+        raise ValidationError({field: gettext(before_birth)})
 
 
 @transaction.atomic
@@ -98,7 +118,10 @@ def consent_give(*, actor: User, patient: Patient, kind: str, given_on: date) ->
     if active:
         raise ValidationError(
             {
-                "kind": f"This consent was already given on {active.given_on:%d %B %Y}; withdraw it before recording a new one."
+                "kind": gettext(
+                    "This consent was already given on %(day)s; withdraw it before recording a new one."
+                )
+                % {"day": date_format(active.given_on, "d F Y")}
             }
         )
     consent = Consent(patient=patient, kind=kind, given_on=given_on, recorded_by=actor)
@@ -113,10 +136,13 @@ def consent_withdraw(*, actor: User, consent: Consent, withdrawn_on: date) -> Co
     patient = consent.patient
     _require(actor=actor, hospital=patient.hospital, roles=HOSPITAL_STAFF, message=NOT_STAFF_OF_THIS_HOSPITAL)
     if consent.withdrawn_on:
-        raise ValidationError(f"This consent was already withdrawn on {consent.withdrawn_on:%d %B %Y}.")
+        raise ValidationError(
+            gettext("This consent was already withdrawn on %(day)s.")
+            % {"day": date_format(consent.withdrawn_on, "d F Y")}
+        )
     _check_date(withdrawn_on, patient=patient, field="withdrawn_on", what="withdrawal")
     if withdrawn_on < consent.given_on:
-        raise ValidationError({"withdrawn_on": "A consent cannot be withdrawn before it was given."})
+        raise ValidationError({"withdrawn_on": gettext("A consent cannot be withdrawn before it was given.")})
     consent.withdrawn_on = withdrawn_on
     consent.withdrawal_recorded_by = actor
     consent.save(update_fields=["withdrawn_on", "withdrawal_recorded_by"])
@@ -140,7 +166,10 @@ def patient_record_death(*, actor: User, patient: Patient, date_of_death: date) 
         message=NOT_A_CLINICIAN_OF_THIS_HOSPITAL,
     )
     if patient.date_of_death:
-        raise ValidationError(f"A date of death ({patient.date_of_death:%d %B %Y}) is already recorded.")
+        raise ValidationError(
+            gettext("A date of death (%(day)s) is already recorded.")
+            % {"day": date_format(patient.date_of_death, "d F Y")}
+        )
     _check_date(date_of_death, patient=patient, field="date_of_death", what="death")
     patient.date_of_death = date_of_death
     patient.save(update_fields=["date_of_death"])

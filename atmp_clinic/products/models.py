@@ -4,30 +4,31 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from atmp_clinic.accounts.models import Organisation, User
 
 
 class AtmpClass(models.TextChoices):
-    GENE_THERAPY = "gtmp", "Gene therapy medicinal product (GTMP)"
-    SOMATIC_CELL_THERAPY = "sctmp", "Somatic cell therapy medicinal product (sCTMP)"
-    TISSUE_ENGINEERED = "tep", "Tissue-engineered product (TEP)"
-    COMBINED = "combined", "Combined ATMP"
+    GENE_THERAPY = "gtmp", _("Gene therapy medicinal product (GTMP)")
+    SOMATIC_CELL_THERAPY = "sctmp", _("Somatic cell therapy medicinal product (sCTMP)")
+    TISSUE_ENGINEERED = "tep", _("Tissue-engineered product (TEP)")
+    COMBINED = "combined", _("Combined ATMP")
 
 
 class Origin(models.TextChoices):
-    AUTOLOGOUS = "autologous", "Autologous (the patient's own cells)"
-    ALLOGENEIC = "allogeneic", "Allogeneic (a donor's cells)"
-    NOT_CELL_BASED = "not_cell_based", "Not cell-based (e.g. an in-vivo vector)"
+    AUTOLOGOUS = "autologous", _("Autologous (the patient's own cells)")
+    ALLOGENEIC = "allogeneic", _("Allogeneic (a donor's cells)")
+    NOT_CELL_BASED = "not_cell_based", _("Not cell-based (e.g. an in-vivo vector)")
 
 
 class VectorKind(models.TextChoices):
-    LENTIVIRAL = "lentiviral", "Lentiviral (integrating)"
-    GAMMA_RETROVIRAL = "gamma_retroviral", "Gamma-retroviral (integrating)"
-    GENOME_EDITING = "genome_editing", "Genome editing"
-    AAV = "aav", "Adeno-associated virus (non-integrating)"
-    PLASMID_MRNA = "plasmid_mrna", "Plasmid or mRNA (non-integrating)"
+    LENTIVIRAL = "lentiviral", _("Lentiviral (integrating)")
+    GAMMA_RETROVIRAL = "gamma_retroviral", _("Gamma-retroviral (integrating)")
+    GENOME_EDITING = "genome_editing", _("Genome editing")
+    AAV = "aav", _("Adeno-associated virus (non-integrating)")
+    PLASMID_MRNA = "plasmid_mrna", _("Plasmid or mRNA (non-integrating)")
 
 
 # Vectors whose late risks (insertional mutagenesis, secondary malignancy) call for 15-year follow-up.
@@ -44,7 +45,7 @@ class Product(models.Model):
     atmp_class = models.CharField("ATMP class", max_length=20, choices=AtmpClass.choices)
     origin = models.CharField(max_length=20, choices=Origin.choices)
     vector_kind = models.CharField(
-        max_length=20, choices=VectorKind.choices, blank=True, help_text="Gene therapies only."
+        max_length=20, choices=VectorKind.choices, blank=True, help_text=_("Gene therapies only.")
     )
     mechanism_of_action = models.TextField()
     # The classification assistant's answers and reasons when the class was accepted from it.
@@ -105,14 +106,14 @@ class Product(models.Model):
 
 
 class ReleaseTestKind(models.TextChoices):
-    IDENTITY = "identity", "Identity"
-    VIABILITY = "viability", "Viability"
-    POTENCY = "potency", "Potency"
-    STERILITY = "sterility", "Sterility"
-    ENDOTOXIN = "endotoxin", "Endotoxin"
-    MYCOPLASMA = "mycoplasma", "Mycoplasma"
-    VECTOR_COPY_NUMBER = "vector_copy_number", "Vector copy number"
-    OTHER = "other", "Other"
+    IDENTITY = "identity", _("Identity")
+    VIABILITY = "viability", _("Viability")
+    POTENCY = "potency", _("Potency")
+    STERILITY = "sterility", _("Sterility")
+    ENDOTOXIN = "endotoxin", _("Endotoxin")
+    MYCOPLASMA = "mycoplasma", _("Mycoplasma")
+    VECTOR_COPY_NUMBER = "vector_copy_number", _("Vector copy number")
+    OTHER = "other", _("Other")
 
 
 class ReleaseTest(models.Model):
@@ -121,15 +122,15 @@ class ReleaseTest(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="release_tests")
     kind = models.CharField(max_length=30, choices=ReleaseTestKind.choices)
     name = models.CharField(
-        max_length=200, help_text="What is measured and how, e.g. “Viability (7-AAD flow)”."
+        max_length=200, help_text=_("What is measured and how, e.g. “Viability (7-AAD flow)”.")
     )
     lower_limit = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     upper_limit = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
-    unit = models.CharField(max_length=40, blank=True, help_text="e.g. %, EU/mL, copies/cell")
+    unit = models.CharField(max_length=40, blank=True, help_text=_("e.g. %, EU/mL, copies/cell"))
     expected_result = models.CharField(
         max_length=100,
         blank=True,
-        help_text="For a test without numbers, e.g. “No growth” or “Not detected”.",
+        help_text=_("For a test without numbers, e.g. “No growth” or “Not detected”."),
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -12,6 +12,7 @@ from datetime import date
 
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.accounts.selectors import active_membership
@@ -150,7 +151,7 @@ def follow_up_compliance(plans: QuerySet[FollowUpPlan], today: date) -> tuple[Co
         for row in grouped
     ]
     overall = Compliance(
-        hospital="All hospitals",
+        hospital=gettext("All hospitals"),
         due=sum(row.due for row in per_hospital),
         done_in_window=sum(row.done_in_window for row in per_hospital),
         done_late=sum(row.done_late for row in per_hospital),

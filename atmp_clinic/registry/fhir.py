@@ -14,8 +14,9 @@ rule the CSV export uses; what is exported follows the same line as that export:
 import uuid
 from collections.abc import Iterable, Iterator
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet, TextChoices
-from django.utils import timezone
+from django.utils import timezone, translation
 from fhir.resources.R4B.adverseevent import (
     AdverseEvent as FhirAdverseEvent,
 )
@@ -124,7 +125,8 @@ def _encounter_id(visit_id: int) -> str:
 
 
 def _text(text: str) -> CodeableConcept:
-    return CodeableConcept(text=text)
+    # str(): choice labels are lazy translations, which the FHIR models do not take for strings.
+    return CodeableConcept(text=str(text))
 
 
 def _coded(system: str, code: str, display: str, text: str | None = None) -> CodeableConcept:
@@ -311,7 +313,7 @@ def adverse_event_resource(event: AdverseEvent) -> FhirAdverseEvent:
 
 def _labels(choices: type[TextChoices], values: list[str]) -> list[str]:
     """Display labels for a JSON list of choices (seriousness criteria, special interest)."""
-    return [choices(value).label if value in choices.values else value for value in values]
+    return [str(choices(value).label) if value in choices.values else value for value in values]
 
 
 def consent_resource(consent: Consent) -> FhirConsent:
@@ -403,21 +405,24 @@ def _consented(patients: Iterable[Patient] | QuerySet[Patient] | None) -> QueryS
 
 def ndjson_lines(patients: Iterable[Patient] | QuerySet[Patient] | None = None) -> Iterator[str]:
     """Every consented, treated patient's resources, one JSON document a line, grouped per patient;
-    read CHUNK_SIZE patients at a time, so memory does not grow with the registry."""
-    for patient in _with_related(_consented(patients)).iterator(chunk_size=CHUNK_SIZE):
-        for resource in _resources_for(patient):
-            yield resource.model_dump_json(exclude_none=True) + "\n"
+    read CHUNK_SIZE patients at a time, so memory does not grow with the registry. Display texts are
+    English, whatever the language of the caller's pages or Accept-Language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        for patient in _with_related(_consented(patients)).iterator(chunk_size=CHUNK_SIZE):
+            for resource in _resources_for(patient):
+                yield resource.model_dump_json(exclude_none=True) + "\n"
 
 
 def bundle(patients: Iterable[Patient] | QuerySet[Patient] | None = None) -> Bundle:
     """A Bundle of type collection, for small exports: it is built whole in memory."""
     # No fullUrl: R4 wants it absolute, and these resources have no server address; the references
     # between them are relative ("Patient/<id>"), which a collection allows.
-    entries = [
-        BundleEntry(resource=resource)
-        for patient in _with_related(_consented(patients))
-        for resource in _resources_for(patient)
-    ]
+    with translation.override(settings.LANGUAGE_CODE):  # display texts in English, as ndjson_lines
+        entries = [
+            BundleEntry(resource=resource)
+            for patient in _with_related(_consented(patients))
+            for resource in _resources_for(patient)
+        ]
     return Bundle(
         id=str(uuid.uuid4()),
         type="collection",

@@ -4,6 +4,7 @@ the services decide what is allowed."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
 from atmp_clinic.manufacturing.forms import DATE_INPUT
@@ -13,16 +14,16 @@ from .grading import CrsCriteria, IcansCriteria
 from .models import AdverseEvent, Finding, OutcomeRecord, Relatedness, Section, Seriousness, SpecialInterest
 from .services import SECTION_FIELDS, visit_sections
 
-NOT_RECORDED = ("", "— not recorded —")
+NOT_RECORDED = ("", _("— not recorded —"))
 
 # ECOG performance status (Oken MM et al., Am J Clin Oncol 1982;5:649-655), in short.
 ECOG_CHOICES = [
-    (0, "0 — Fully active, able to carry on all pre-disease activity without restriction"),
-    (1, "1 — Restricted in strenuous activity, but walking and able to do light or sedentary work"),
-    (2, "2 — Walking and capable of all self-care, unable to work; up and about more than half the day"),
-    (3, "3 — Capable of only limited self-care; in bed or chair more than half the day"),
-    (4, "4 — Completely disabled; no self-care; totally confined to bed or chair"),
-    (5, "5 — Dead"),
+    (0, _("0 — Fully active, able to carry on all pre-disease activity without restriction")),
+    (1, _("1 — Restricted in strenuous activity, but walking and able to do light or sedentary work")),
+    (2, _("2 — Walking and capable of all self-care, unable to work; up and about more than half the day")),
+    (3, _("3 — Capable of only limited self-care; in bed or chair more than half the day")),
+    (4, _("4 — Completely disabled; no self-care; totally confined to bed or chair")),
+    (5, _("5 — Dead")),
 ]
 
 # EQ-5D-5L, UK English wording of the EuroQol Research Foundation, which licenses its use (a registry
@@ -79,17 +80,17 @@ EQ5D5L_LEVELS = {
         ],
     ),
 }
-EQ_VAS_HELP = (
+EQ_VAS_HELP = _(
     "How good or bad the patient's health is today: 100 is the best health they can imagine, "
     "0 the worst they can imagine."
 )
 
 CTCAE_GRADES = [
-    (1, "1 — Mild"),
-    (2, "2 — Moderate"),
-    (3, "3 — Severe or medically significant"),
-    (4, "4 — Life-threatening"),
-    (5, "5 — Death related to the event"),
+    (1, _("1 — Mild")),
+    (2, _("2 — Moderate")),
+    (3, _("3 — Severe or medically significant")),
+    (4, _("4 — Life-threatening")),
+    (5, _("5 — Death related to the event")),
 ]
 
 
@@ -115,41 +116,41 @@ def _eq5d_field(dimension: str) -> forms.TypedChoiceField:
 
 def _b_cell_aplasia() -> forms.NullBooleanField:
     widget = forms.NullBooleanSelect()
-    widget.choices = [("unknown", "Not tested"), ("true", "Yes"), ("false", "No")]
-    return forms.NullBooleanField(label="B-cell aplasia", required=False, widget=widget)
+    widget.choices = [("unknown", _("Not tested")), ("true", _("Yes")), ("false", _("No"))]
+    return forms.NullBooleanField(label=_("B-cell aplasia"), required=False, widget=widget)
 
 
 # Each outcome field, as the form asks it; built anew for every form.
 OUTCOME_FIELDS = {
     "vital_status": lambda: forms.ChoiceField(
-        label="Vital status", choices=[NOT_RECORDED, *OutcomeRecord.VitalStatus.choices], required=False
+        label=_("Vital status"), choices=[NOT_RECORDED, *OutcomeRecord.VitalStatus.choices], required=False
     ),
-    "date_of_death": lambda: forms.DateField(label="Date of death", required=False, widget=DATE_INPUT),
-    "cause_of_death": lambda: forms.CharField(label="Cause of death", max_length=200, required=False),
+    "date_of_death": lambda: forms.DateField(label=_("Date of death"), required=False, widget=DATE_INPUT),
+    "cause_of_death": lambda: forms.CharField(label=_("Cause of death"), max_length=200, required=False),
     "disease_response": lambda: forms.ChoiceField(
-        label="Disease response", choices=[NOT_RECORDED, *OutcomeRecord.Response.choices], required=False
+        label=_("Disease response"), choices=[NOT_RECORDED, *OutcomeRecord.Response.choices], required=False
     ),
-    "ecog": lambda: _typed(ECOG_CHOICES, label="ECOG performance status"),
+    "ecog": lambda: _typed(ECOG_CHOICES, label=_("ECOG performance status")),
     "vector_copy_number": lambda: forms.DecimalField(
-        label="Vector copy number (copies per cell)",
+        label=_("Vector copy number (copies per cell)"),
         max_digits=8,
         decimal_places=3,
         min_value=0,
         required=False,
     ),
     "car_t_persistence": lambda: forms.ChoiceField(
-        label="CAR-T persistence", choices=[NOT_RECORDED, *Finding.choices], required=False
+        label=_("CAR-T persistence"), choices=[NOT_RECORDED, *Finding.choices], required=False
     ),
     "b_cell_aplasia": _b_cell_aplasia,
     "igg_g_per_l": lambda: forms.DecimalField(
-        label="IgG (g/L)", max_digits=5, decimal_places=2, min_value=0, required=False
+        label=_("IgG (g/L)"), max_digits=5, decimal_places=2, min_value=0, required=False
     ),
     **{f"eq5d_{dimension}": (lambda d=dimension: _eq5d_field(d)) for dimension in EQ5D5L_LEVELS},
     "eq5d_vas": lambda: forms.IntegerField(
-        label="EQ VAS (0-100)", min_value=0, max_value=100, required=False, help_text=EQ_VAS_HELP
+        label=_("EQ VAS (0-100)"), min_value=0, max_value=100, required=False, help_text=EQ_VAS_HELP
     ),
     "replication_competent_vector": lambda: forms.ChoiceField(
-        label="Replication-competent vector", choices=[NOT_RECORDED, *Finding.choices], required=False
+        label=_("Replication-competent vector"), choices=[NOT_RECORDED, *Finding.choices], required=False
     ),
 }
 
@@ -179,77 +180,82 @@ class OutcomeForm(forms.Form):
 
 class AdverseEventForm(forms.Form):
     term = forms.CharField(
-        max_length=200, help_text="The event's name, e.g. a MedDRA preferred term such as “Pyrexia”."
+        label=_("Term"),
+        max_length=200,
+        help_text=_("The event's name, e.g. a MedDRA preferred term such as “Pyrexia”."),
     )
     kind = forms.ChoiceField(
-        label="Kind of event", choices=AdverseEvent.Kind.choices, initial=AdverseEvent.Kind.GENERAL,
+        label=_("Kind of event"), choices=AdverseEvent.Kind.choices, initial=AdverseEvent.Kind.GENERAL,
         widget=forms.RadioSelect,
-        help_text="CRS and ICANS are graded from the ASTCT criteria below; any other event by its CTCAE grade.",
+        help_text=_("CRS and ICANS are graded from the ASTCT criteria below; any other event by its CTCAE grade."),
     )  # fmt: skip
-    onset_on = forms.DateField(label="Onset", widget=DATE_INPUT)
-    resolved_on = forms.DateField(label="Resolved on", required=False, widget=DATE_INPUT)
+    onset_on = forms.DateField(label=_("Onset"), widget=DATE_INPUT)
+    resolved_on = forms.DateField(label=_("Resolved on"), required=False, widget=DATE_INPUT)
     visit = forms.TypedChoiceField(
-        label="Reported at visit", coerce=int, empty_value=None, required=False, choices=[]
+        label=_("Reported at visit"), coerce=int, empty_value=None, required=False, choices=[]
     )
 
-    grade = _typed(CTCAE_GRADES, label="CTCAE grade (v5.0)")
+    grade = _typed(CTCAE_GRADES, label=_("CTCAE grade (v5.0)"))
 
-    crs_fever = forms.BooleanField(label="Fever ≥ 38.0 °C attributable to CRS", required=False)
+    crs_fever = forms.BooleanField(label=_("Fever ≥ 38.0 °C attributable to CRS"), required=False)
     crs_fever_masked_by_treatment = forms.BooleanField(
-        label="Fever masked by antipyretic or anti-cytokine treatment (tocilizumab, steroids)",
+        label=_("Fever masked by antipyretic or anti-cytokine treatment (tocilizumab, steroids)"),
         required=False,
     )
-    crs_hypotension = forms.BooleanField(label="Hypotension", required=False)
+    crs_hypotension = forms.BooleanField(label=_("Hypotension"), required=False)
     crs_vasopressors = forms.ChoiceField(
-        label="Vasopressors", choices=_choices(grading.VASOPRESSORS), initial="none", required=False
+        label=_("Vasopressors"), choices=_choices(grading.VASOPRESSORS), initial="none", required=False
     )
     crs_oxygen = forms.ChoiceField(
-        label="Oxygen for hypoxia", choices=_choices(grading.OXYGEN_SUPPORT), initial="none", required=False
+        label=_("Oxygen for hypoxia"),
+        choices=_choices(grading.OXYGEN_SUPPORT),
+        initial="none",
+        required=False,
     )
 
     icans_ice_score = forms.IntegerField(
-        label="ICE score (0-10)", min_value=0, max_value=grading.ICE_SCORE_MAX, required=False,
-        help_text="Orientation 4, naming 3, following commands 1, writing 1, attention 1. "
-        "Leave it empty only when the patient is unarousable.",
+        label=_("ICE score (0-10)"), min_value=0, max_value=grading.ICE_SCORE_MAX, required=False,
+        help_text=_("Orientation 4, naming 3, following commands 1, writing 1, attention 1. "
+                    "Leave it empty only when the patient is unarousable."),
     )  # fmt: skip
     icans_consciousness = forms.ChoiceField(
-        label="Level of consciousness",
+        label=_("Level of consciousness"),
         choices=_choices(grading.CONSCIOUSNESS),
         initial="alert",
         required=False,
     )
     icans_seizure = forms.ChoiceField(
-        label="Seizures", choices=_choices(grading.SEIZURES), initial="none", required=False
+        label=_("Seizures"), choices=_choices(grading.SEIZURES), initial="none", required=False
     )
     icans_motor = forms.ChoiceField(
-        label="Motor findings", choices=_choices(grading.MOTOR_FINDINGS), initial="none", required=False
+        label=_("Motor findings"), choices=_choices(grading.MOTOR_FINDINGS), initial="none", required=False
     )
     icans_raised_icp = forms.ChoiceField(
-        label="Raised intracranial pressure or cerebral oedema",
+        label=_("Raised intracranial pressure or cerebral oedema"),
         choices=_choices(grading.RAISED_ICP), initial="none", required=False,
     )  # fmt: skip
 
-    serious = forms.BooleanField(label="Serious adverse event", required=False)
+    serious = forms.BooleanField(label=_("Serious adverse event"), required=False)
     seriousness = forms.MultipleChoiceField(
-        label="Seriousness criteria met", choices=Seriousness.choices, required=False,
+        label=_("Seriousness criteria met"), choices=Seriousness.choices, required=False,
         widget=forms.CheckboxSelectMultiple,
     )  # fmt: skip
     relatedness = forms.ChoiceField(
-        label="Relatedness to the product", choices=[NOT_RECORDED, *Relatedness.choices]
+        label=_("Relatedness to the product"), choices=[NOT_RECORDED, *Relatedness.choices]
     )
-    outcome = forms.ChoiceField(label="Outcome", choices=[NOT_RECORDED, *AdverseEvent.Outcome.choices])
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[NOT_RECORDED, *AdverseEvent.Outcome.choices])
     special_interest = forms.MultipleChoiceField(
-        label="Adverse event of special interest", choices=SpecialInterest.choices, required=False,
-        widget=forms.CheckboxSelectMultiple, help_text="Tick every one that applies; none if none does.",
+        label=_("Adverse event of special interest"), choices=SpecialInterest.choices, required=False,
+        widget=forms.CheckboxSelectMultiple, help_text=_("Tick every one that applies; none if none does."),
     )  # fmt: skip
 
     FIELDSETS = [
-        ("event", "Event", "", ("term", "kind", "onset_on", "resolved_on", "visit")),
-        ("ctcae", "Grade", "For an adverse event other than CRS and ICANS.", ("grade",)),
+        ("event", _("Event"), "", ("term", "kind", "onset_on", "resolved_on", "visit")),
+        ("ctcae", _("Grade"), _("For an adverse event other than CRS and ICANS."), ("grade",)),
         (
             "crs",
-            "Cytokine release syndrome: ASTCT criteria",
-            "For CRS only: the grade is computed from these.",
+            _("Cytokine release syndrome: ASTCT criteria"),
+            _("For CRS only: the grade is computed from these."),
             (
                 "crs_fever",
                 "crs_fever_masked_by_treatment",
@@ -260,12 +266,12 @@ class AdverseEventForm(forms.Form):
         ),
         (
             "icans",
-            "ICANS: ASTCT criteria",
-            "For ICANS only, adult scale: the grade is computed from these.",
+            _("ICANS: ASTCT criteria"),
+            _("For ICANS only, adult scale: the grade is computed from these."),
             ("icans_ice_score", "icans_consciousness", "icans_seizure", "icans_motor", "icans_raised_icp"),
         ),
-        ("seriousness", "Seriousness", "", ("serious", "seriousness")),
-        ("assessment", "Causality and outcome", "", ("relatedness", "outcome", "special_interest")),
+        ("seriousness", _("Seriousness"), "", ("serious", "seriousness")),
+        ("assessment", _("Causality and outcome"), "", ("relatedness", "outcome", "special_interest")),
     ]
 
     def __init__(self, *args, plan: FollowUpPlan, **kwargs):
@@ -276,7 +282,7 @@ class AdverseEventForm(forms.Form):
         done = plan.visits.filter(status=FollowUpVisit.Status.COMPLETED).order_by("due_on")
         self.visits = {visit.pk: visit for visit in done}
         self.fields["visit"].choices = [
-            ("", "— between visits —"),
+            ("", _("— between visits —")),
             *((pk, f"{visit.label}, {visit.performed_on:%d %b %Y}") for pk, visit in self.visits.items()),
         ]
 
@@ -289,7 +295,7 @@ class AdverseEventForm(forms.Form):
         data = super().clean()
         kind = data.get("kind")
         if kind == AdverseEvent.Kind.GENERAL and data.get("grade") is None and "grade" not in self.errors:
-            self.add_error("grade", "Give the CTCAE grade, 1 to 5.")
+            self.add_error("grade", _("Give the CTCAE grade, 1 to 5."))
         # The criteria refuse what cannot be true together (vasopressors without hypotension, an ICE
         # score for an unarousable patient): that refusal belongs next to the criteria.
         try:
@@ -352,6 +358,9 @@ class AdverseEventForm(forms.Form):
 
 class ReportSubmitForm(forms.Form):
     narrative = forms.CharField(
+        label=_("Narrative"),
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="The case for the authority: what happened and when, what was done, how the patient is now.",
+        help_text=_(
+            "The case for the authority: what happened and when, what was done, how the patient is now."
+        ),
     )

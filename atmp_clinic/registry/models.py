@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.accounts.models import Organisation, User
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
@@ -20,33 +21,33 @@ from .grading import EQ5D5L_DIMENSIONS
 class Section(models.TextChoices):
     """What a visit collects, as its template names it (followup VisitDefinition.collects)."""
 
-    VITAL_STATUS = "vital_status", "Vital status"
-    DISEASE_RESPONSE = "disease_response", "Disease response"
-    ECOG = "ecog", "ECOG performance status"
-    ADVERSE_EVENTS = "adverse_events", "Adverse events"
-    LABORATORY = "laboratory", "Laboratory results"
-    QUALITY_OF_LIFE = "eq5d5l", "Quality of life (EQ-5D-5L)"
-    REPLICATION_COMPETENT_VECTOR = "replication_competent_vector", "Replication-competent vector test"
+    VITAL_STATUS = "vital_status", _("Vital status")
+    DISEASE_RESPONSE = "disease_response", _("Disease response")
+    ECOG = "ecog", _("ECOG performance status")
+    ADVERSE_EVENTS = "adverse_events", _("Adverse events")
+    LABORATORY = "laboratory", _("Laboratory results")
+    QUALITY_OF_LIFE = "eq5d5l", _("Quality of life (EQ-5D-5L)")
+    REPLICATION_COMPETENT_VECTOR = "replication_competent_vector", _("Replication-competent vector test")
 
 
 class Finding(models.TextChoices):
-    DETECTED = "detected", "Detected"
-    NOT_DETECTED = "not_detected", "Not detected"
+    DETECTED = "detected", _("Detected")
+    NOT_DETECTED = "not_detected", _("Not detected")
 
 
 class OutcomeRecord(models.Model):
     class VitalStatus(models.TextChoices):
-        ALIVE = "alive", "Alive"
-        DEAD = "dead", "Dead"
-        UNKNOWN = "unknown", "Unknown (not reached)"
+        ALIVE = "alive", _("Alive")
+        DEAD = "dead", _("Dead")
+        UNKNOWN = "unknown", _("Unknown (not reached)")
 
     class Response(models.TextChoices):
-        COMPLETE = "CR", "Complete response (CR)"
-        PARTIAL = "PR", "Partial response (PR)"
-        STABLE = "SD", "Stable disease (SD)"
-        PROGRESSIVE = "PD", "Progressive disease (PD)"
-        RELAPSE = "relapse", "Relapse"
-        NOT_EVALUABLE = "not_evaluable", "Not evaluable"
+        COMPLETE = "CR", _("Complete response (CR)")
+        PARTIAL = "PR", _("Partial response (PR)")
+        STABLE = "SD", _("Stable disease (SD)")
+        PROGRESSIVE = "PD", _("Progressive disease (PD)")
+        RELAPSE = "relapse", _("Relapse")
+        NOT_EVALUABLE = "not_evaluable", _("Not evaluable")
 
     visit = models.OneToOneField(FollowUpVisit, on_delete=models.PROTECT, related_name="outcome")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="outcomes")
@@ -107,11 +108,11 @@ class OutcomeRecord(models.Model):
 
 
 class Relatedness(models.TextChoices):
-    NOT_RELATED = "not_related", "Not related"
-    UNLIKELY = "unlikely", "Unlikely"
-    POSSIBLE = "possible", "Possible"
-    PROBABLE = "probable", "Probable"
-    DEFINITE = "definite", "Definite"
+    NOT_RELATED = "not_related", _("Not related")
+    UNLIKELY = "unlikely", _("Unlikely")
+    POSSIBLE = "possible", _("Possible")
+    PROBABLE = "probable", _("Probable")
+    DEFINITE = "definite", _("Definite")
 
 
 RELATED = (Relatedness.POSSIBLE, Relatedness.PROBABLE, Relatedness.DEFINITE)
@@ -120,55 +121,57 @@ RELATED = (Relatedness.POSSIBLE, Relatedness.PROBABLE, Relatedness.DEFINITE)
 class Seriousness(models.TextChoices):
     """ICH E2A's seriousness criteria."""
 
-    DEATH = "death", "Results in death"
-    LIFE_THREATENING = "life_threatening", "Is life-threatening"
-    HOSPITALISATION = "hospitalisation", "Requires or prolongs hospitalisation"
-    DISABILITY = "disability", "Results in persistent or significant disability"
-    CONGENITAL_ANOMALY = "congenital_anomaly", "Is a congenital anomaly or birth defect"
-    MEDICALLY_IMPORTANT = "medically_important", "Is otherwise medically important"
+    DEATH = "death", _("Results in death")
+    LIFE_THREATENING = "life_threatening", _("Is life-threatening")
+    HOSPITALISATION = "hospitalisation", _("Requires or prolongs hospitalisation")
+    DISABILITY = "disability", _("Results in persistent or significant disability")
+    CONGENITAL_ANOMALY = "congenital_anomaly", _("Is a congenital anomaly or birth defect")
+    MEDICALLY_IMPORTANT = "medically_important", _("Is otherwise medically important")
 
 
 class SpecialInterest(models.TextChoices):
     """SPEC §2's adverse events of special interest."""
 
-    NEW_MALIGNANCY = "new_malignancy", "New malignancy"
-    T_CELL_MALIGNANCY = "t_cell_malignancy", "T-cell malignancy"
-    NEUROLOGICAL = "neurological", "New neurological disorder"
-    AUTOIMMUNE = "autoimmune", "New autoimmune disorder"
-    HAEMATOLOGICAL = "haematological", "New haematological disorder"
-    SERIOUS_INFECTION = "serious_infection", "Serious infection"
-    REPLICATION_COMPETENT_VECTOR = "replication_competent_vector", "Replication-competent vector"
+    NEW_MALIGNANCY = "new_malignancy", _("New malignancy")
+    T_CELL_MALIGNANCY = "t_cell_malignancy", _("T-cell malignancy")
+    NEUROLOGICAL = "neurological", _("New neurological disorder")
+    AUTOIMMUNE = "autoimmune", _("New autoimmune disorder")
+    HAEMATOLOGICAL = "haematological", _("New haematological disorder")
+    SERIOUS_INFECTION = "serious_infection", _("Serious infection")
+    REPLICATION_COMPETENT_VECTOR = "replication_competent_vector", _("Replication-competent vector")
 
 
 class AdverseEvent(models.Model):
     class Kind(models.TextChoices):
-        GENERAL = "general", "Adverse event (CTCAE)"
-        CRS = "crs", "Cytokine release syndrome (ASTCT)"
-        ICANS = "icans", "Immune effector cell-associated neurotoxicity syndrome (ASTCT)"
+        GENERAL = "general", _("Adverse event (CTCAE)")
+        CRS = "crs", _("Cytokine release syndrome (ASTCT)")
+        ICANS = "icans", _("Immune effector cell-associated neurotoxicity syndrome (ASTCT)")
 
     class Outcome(models.TextChoices):
-        RECOVERED = "recovered", "Recovered"
-        RECOVERING = "recovering", "Recovering"
-        NOT_RECOVERED = "not_recovered", "Not recovered"
-        RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", "Recovered with sequelae"
-        FATAL = "fatal", "Fatal"
-        UNKNOWN = "unknown", "Unknown"
+        RECOVERED = "recovered", _("Recovered")
+        RECOVERING = "recovering", _("Recovering")
+        NOT_RECOVERED = "not_recovered", _("Not recovered")
+        RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", _("Recovered with sequelae")
+        FATAL = "fatal", _("Fatal")
+        UNKNOWN = "unknown", _("Unknown")
 
     plan = models.ForeignKey(FollowUpPlan, on_delete=models.PROTECT, related_name="adverse_events")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="adverse_events")
     visit = models.ForeignKey(
         FollowUpVisit, on_delete=models.PROTECT, null=True, blank=True, related_name="adverse_events",
-        help_text="The visit it was reported at, if any.",
+        help_text=_("The visit it was reported at, if any."),
     )  # fmt: skip
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GENERAL)
-    term = models.CharField(max_length=200, help_text="The event's name, e.g. a MedDRA preferred term.")
+    term = models.CharField(max_length=200, help_text=_("The event's name, e.g. a MedDRA preferred term."))
     onset_on = models.DateField()
     resolved_on = models.DateField(null=True, blank=True)
-    grade = models.PositiveSmallIntegerField(help_text="CTCAE grade 1-5; for CRS and ICANS the ASTCT grade.")
-    grading_criteria = models.JSONField(default=dict, blank=True, help_text="ASTCT criteria as asked.")
-    grading_reasons = models.JSONField(default=list, blank=True, help_text="How the grade was computed.")
+    grade = models.PositiveSmallIntegerField(
+        help_text=_("CTCAE grade 1-5; for CRS and ICANS the ASTCT grade.")
+    )
+    grading_criteria = models.JSONField(default=dict, blank=True, help_text=_("ASTCT criteria as asked."))
+    grading_reasons = models.JSONField(default=list, blank=True, help_text=_("How the grade was computed."))
     serious = models.BooleanField(default=False)
-    seriousness = models.JSONField(default=list, blank=True, help_text="Seriousness criteria met.")
+    seriousness = models.JSONField(default=list, blank=True, help_text=_("Seriousness criteria met."))
     relatedness = models.CharField(max_length=15, choices=Relatedness.choices)
     outcome = models.CharField(max_length=25, choices=Outcome.choices)
     special_interest = models.JSONField(default=list, blank=True)
@@ -208,9 +211,9 @@ class ExpeditedReport(models.Model):
     the event, submitted by the hospital, acknowledged by the authority."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "To be submitted"
-        SUBMITTED = "submitted", "Submitted"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        OPEN = "open", _("To be submitted")
+        SUBMITTED = "submitted", _("Submitted")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
 
     adverse_event = models.OneToOneField(
         AdverseEvent, on_delete=models.PROTECT, related_name="expedited_report"
@@ -248,21 +251,21 @@ class ExportJob(models.Model):
     and is served only through a view that checks who asks."""
 
     class Format(models.TextChoices):
-        VISITS_CSV = "visits", "Visits (CSV)"
-        OUTCOMES_CSV = "outcomes", "Outcomes (CSV)"
-        ADVERSE_EVENTS_CSV = "adverse_events", "Adverse events (CSV)"
-        FHIR_NDJSON = "fhir", "FHIR R4 resources (NDJSON)"
+        VISITS_CSV = "visits", _("Visits (CSV)")
+        OUTCOMES_CSV = "outcomes", _("Outcomes (CSV)")
+        ADVERSE_EVENTS_CSV = "adverse_events", _("Adverse events (CSV)")
+        FHIR_NDJSON = "fhir", _("FHIR R4 resources (NDJSON)")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Waiting for a worker"
-        RUNNING = "running", "Running"
-        DONE = "done", "Ready to download"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Ready to download")
+        FAILED = "failed", _("Failed")
 
     requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     format = models.CharField(max_length=20, choices=Format.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    rows_expected = models.PositiveIntegerField(null=True, blank=True, help_text="Unknown for FHIR.")
+    rows_expected = models.PositiveIntegerField(null=True, blank=True, help_text=_("Unknown for FHIR."))
     rows_written = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="exports/", max_length=200, blank=True)
     error = models.TextField(blank=True)

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_noop
 
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.accounts.selectors import has_role_in
@@ -52,15 +54,33 @@ def _require_clinician(actor: User, patient) -> None:
         raise PermissionDenied(NOT_A_CLINICIAN)
 
 
+# Each date's two refusals, as whole sentences so that each language can word them.
+DATE_REFUSALS = {
+    "date of death": (
+        gettext_noop("The date of death cannot be before the administration on %(day)s."),
+        gettext_noop("The date of death cannot be in the future."),
+    ),
+    "onset": (
+        gettext_noop("The onset cannot be before the administration on %(day)s."),
+        gettext_noop("The onset cannot be in the future."),
+    ),
+    "resolution": (
+        gettext_noop("The resolution cannot be before the administration on %(day)s."),
+        gettext_noop("The resolution cannot be in the future."),
+    ),
+}
+
+
 def _check_date(value: date | None, *, field: str, what: str, plan: FollowUpPlan) -> None:
     if value is None:
         return
+    before_administration, in_future = DATE_REFUSALS[what]
     if value < plan.starts_on:
         raise ValidationError(
-            {field: f"The {what} cannot be before the administration on {plan.starts_on:%d %B %Y}."}
+            {field: gettext(before_administration) % {"day": date_format(plan.starts_on, "d F Y")}}
         )
     if value > timezone.localdate():
-        raise ValidationError({field: f"The {what} cannot be in the future."})
+        raise ValidationError({field: gettext(in_future)})
 
 
 def visit_sections(visit: FollowUpVisit) -> list[str]:
@@ -80,21 +100,25 @@ def outcome_record(*, actor: User, visit: FollowUpVisit, **fields) -> OutcomeRec
     plan, patient = visit.plan, visit.plan.patient
     _require_clinician(actor, patient)
     if visit.status != FollowUpVisit.Status.COMPLETED:
-        raise ValidationError("Record that the visit took place before its outcome.")
+        raise ValidationError(gettext("Record that the visit took place before its outcome."))
     if OutcomeRecord.objects.filter(visit=visit).exists():
-        raise ValidationError("This visit's outcome is already recorded.")
+        raise ValidationError(gettext("This visit's outcome is already recorded."))
     asked = {name for section in visit_sections(visit) for name in SECTION_FIELDS[section]}
     given = {name: value for name, value in fields.items() if value not in (None, "")}
     if unasked := sorted(set(given) - asked):
-        raise ValidationError(f"This visit does not collect: {', '.join(unasked)}.")
+        raise ValidationError(
+            gettext("This visit does not collect: %(sections)s.") % {"sections": ", ".join(unasked)}
+        )
     if "vital_status" in asked and "vital_status" not in given:
-        raise ValidationError({"vital_status": "Say whether the patient is alive."})
+        raise ValidationError({"vital_status": gettext("Say whether the patient is alive.")})
     if given.get("vital_status") == OutcomeRecord.VitalStatus.DEAD:
         if "date_of_death" not in given:
-            raise ValidationError({"date_of_death": "Give the date of death."})
+            raise ValidationError({"date_of_death": gettext("Give the date of death.")})
         _check_date(given["date_of_death"], field="date_of_death", what="date of death", plan=plan)
     elif "date_of_death" in given or "cause_of_death" in given:
-        raise ValidationError({"date_of_death": "A date and cause of death go with the vital status 'dead'."})
+        raise ValidationError(
+            {"date_of_death": gettext("A date and cause of death go with the vital status 'dead'.")}
+        )
     if any(name in given for name in (*EQ5D_FIELDS, "eq5d_vas")):  # all five dimensions and the VAS, or none
         levels = {name.removeprefix("eq5d_"): given.get(name) for name in EQ5D_FIELDS}
         try:
@@ -153,40 +177,54 @@ def adverse_event_record(
     patient = plan.patient
     _require_clinician(actor, patient)
     if visit is not None and visit.plan_id != plan.pk:
-        raise ValidationError({"visit": "That visit belongs to another patient's plan."})
+        raise ValidationError({"visit": gettext("That visit belongs to another patient's plan.")})
     _check_date(onset_on, field="onset_on", what="onset", plan=plan)
     if resolved_on is not None and resolved_on < onset_on:
-        raise ValidationError({"resolved_on": "An event cannot resolve before its onset."})
+        raise ValidationError({"resolved_on": gettext("An event cannot resolve before its onset.")})
     _check_date(resolved_on, field="resolved_on", what="resolution", plan=plan)
     if patient.date_of_death and onset_on > patient.date_of_death:
-        raise ValidationError({"onset_on": f"The patient died on {patient.date_of_death:%d %B %Y}."})
+        raise ValidationError(
+            {
+                "onset_on": gettext("The patient died on %(day)s.")
+                % {"day": date_format(patient.date_of_death, "d F Y")}
+            }
+        )
     fatal = outcome == AdverseEvent.Outcome.FATAL
     criteria, reasons = {}, []
     if kind in (AdverseEvent.Kind.CRS, AdverseEvent.Kind.ICANS):
         if (crs if kind == AdverseEvent.Kind.CRS else icans) is None:
-            raise ValidationError({"grade": "Answer the ASTCT criteria: the grade is computed from them."})
+            raise ValidationError(
+                {"grade": gettext("Answer the ASTCT criteria: the grade is computed from them.")}
+            )
         grade, criteria, reasons = _grading(kind, crs=crs, icans=icans, fatal=fatal)
     elif grade is None or not 1 <= grade <= 5:
-        raise ValidationError({"grade": "The CTCAE grade is 1 to 5."})
+        raise ValidationError({"grade": gettext("The CTCAE grade is 1 to 5.")})
     if grade == 5 and not fatal:
         raise ValidationError(
-            {"outcome": "Grade 5 is death related to the event: the outcome must be fatal."}
+            {"outcome": gettext("Grade 5 is death related to the event: the outcome must be fatal.")}
         )
     if fatal and grade != 5:
-        raise ValidationError({"grade": "A fatal event is grade 5."})
+        raise ValidationError({"grade": gettext("A fatal event is grade 5.")})
     seriousness, special_interest = sorted(set(seriousness)), sorted(set(special_interest))
     if unknown := set(seriousness) - set(Seriousness.values):
-        raise ValidationError({"seriousness": f"Unknown seriousness criteria: {', '.join(sorted(unknown))}."})
+        raise ValidationError(
+            {
+                "seriousness": gettext("Unknown seriousness criteria: %(criteria)s.")
+                % {"criteria": ", ".join(sorted(unknown))}
+            }
+        )
     if unknown := set(special_interest) - set(SpecialInterest.values):
-        raise ValidationError({"special_interest": f"Unknown: {', '.join(sorted(unknown))}."})
+        raise ValidationError(
+            {"special_interest": gettext("Unknown: %(values)s.") % {"values": ", ".join(sorted(unknown))}}
+        )
     if fatal and Seriousness.DEATH not in seriousness:
-        raise ValidationError({"seriousness": "A fatal event is serious: it results in death."})
+        raise ValidationError({"seriousness": gettext("A fatal event is serious: it results in death.")})
     if Seriousness.DEATH in seriousness and not fatal:
-        raise ValidationError({"outcome": "An event that results in death has a fatal outcome."})
+        raise ValidationError({"outcome": gettext("An event that results in death has a fatal outcome.")})
     if serious and not seriousness:
-        raise ValidationError({"seriousness": "Say which seriousness criteria the event meets."})
+        raise ValidationError({"seriousness": gettext("Say which seriousness criteria the event meets.")})
     if seriousness and not serious:
-        raise ValidationError({"serious": "An event that meets seriousness criteria is serious."})
+        raise ValidationError({"serious": gettext("An event that meets seriousness criteria is serious.")})
     event = AdverseEvent(
         plan=plan, patient=patient, visit=visit, kind=kind, term=term.strip(), onset_on=onset_on,
         resolved_on=resolved_on, grade=grade, grading_criteria=criteria, grading_reasons=reasons,
@@ -225,10 +263,14 @@ def expedited_report_submit(*, actor: User, report: ExpeditedReport, narrative: 
     if not has_role_in(user=actor, organisation=report.hospital, roles={Role.CLINICIAN, Role.PHARMACIST}):
         raise PermissionDenied("Only the staff of the patient's hospital submit its expedited reports.")
     if report.status != ExpeditedReport.Status.OPEN:
-        raise ValidationError(f"This report is already {report.get_status_display().lower()}.")
+        raise ValidationError(
+            gettext("This report is already %(status)s.") % {"status": report.get_status_display().lower()}
+        )
     narrative = narrative.strip()
     if not narrative:
-        raise ValidationError({"narrative": "Describe the case: what happened, when, what was done."})
+        raise ValidationError(
+            {"narrative": gettext("Describe the case: what happened, when, what was done.")}
+        )
     report.status, report.narrative = ExpeditedReport.Status.SUBMITTED, narrative
     report.submitted_at, report.submitted_by = timezone.now(), actor
     report.save()
@@ -245,7 +287,7 @@ def expedited_report_acknowledge(*, actor: User, report: ExpeditedReport) -> Exp
     if not has_role_in(user=actor, organisation=report.authority, roles={Role.REVIEWER}):
         raise PermissionDenied("Only the authority's reviewers acknowledge its expedited reports.")
     if report.status != ExpeditedReport.Status.SUBMITTED:
-        raise ValidationError("Only a submitted report can be acknowledged.")
+        raise ValidationError(gettext("Only a submitted report can be acknowledged."))
     report.status = ExpeditedReport.Status.ACKNOWLEDGED
     report.acknowledged_at, report.acknowledged_by = timezone.now(), actor
     report.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
@@ -264,7 +306,7 @@ def export_request(*, actor: User, format: str) -> ExportJob:
     if not exports.may_export(actor):
         raise PermissionDenied("Only registry analysts export registry data.")
     if format not in ExportJob.Format.values:
-        raise ValidationError({"format": "Choose one of the exports offered."})
+        raise ValidationError({"format": gettext("Choose one of the exports offered.")})
     job = ExportJob.objects.create(requested_by=actor, format=format)
     record_event(actor=actor, obj=job, action="export_requested", after={"format": format})
     transaction.on_commit(lambda: _enqueue_export(job.pk))

@@ -3,6 +3,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from atmp_clinic.accounts.models import Role
@@ -20,18 +22,18 @@ from .selectors import adverse_events_visible_to, expedited_reports_visible_to, 
 # How each ASTCT criterion reads on the event's page: its label and, for a choice, the choice's labels.
 CRITERIA_LABELS = {
     AdverseEvent.Kind.CRS: [
-        ("fever", "Fever ≥ 38.0 °C", None),
-        ("fever_masked_by_treatment", "Fever masked by antipyretic or anti-cytokine treatment", None),
-        ("hypotension", "Hypotension", None),
-        ("vasopressors", "Vasopressors", grading.VASOPRESSORS),
-        ("oxygen", "Oxygen for hypoxia", grading.OXYGEN_SUPPORT),
+        ("fever", _("Fever ≥ 38.0 °C"), None),
+        ("fever_masked_by_treatment", _("Fever masked by antipyretic or anti-cytokine treatment"), None),
+        ("hypotension", _("Hypotension"), None),
+        ("vasopressors", _("Vasopressors"), grading.VASOPRESSORS),
+        ("oxygen", _("Oxygen for hypoxia"), grading.OXYGEN_SUPPORT),
     ],
     AdverseEvent.Kind.ICANS: [
-        ("ice_score", "ICE score", None),
-        ("consciousness", "Level of consciousness", grading.CONSCIOUSNESS),
-        ("seizure", "Seizures", grading.SEIZURES),
-        ("motor", "Motor findings", grading.MOTOR_FINDINGS),
-        ("raised_icp", "Raised intracranial pressure or cerebral oedema", grading.RAISED_ICP),
+        ("ice_score", _("ICE score"), None),
+        ("consciousness", _("Level of consciousness"), grading.CONSCIOUSNESS),
+        ("seizure", _("Seizures"), grading.SEIZURES),
+        ("motor", _("Motor findings"), grading.MOTOR_FINDINGS),
+        ("raised_icp", _("Raised intracranial pressure or cerebral oedema"), grading.RAISED_ICP),
     ],
 }
 
@@ -81,14 +83,14 @@ def visit_outcome(request, pk: int):
     if not may_change_visit(user=request.user, visit=visit):
         raise Http404
     if outcome is not None:
-        messages.error(request, "This visit's outcome is already recorded.")
+        messages.error(request, _("This visit's outcome is already recorded."))
         return redirect("visit-detail", pk=visit.pk)
     form = OutcomeForm(request.POST, visit=visit)
     if form.is_valid() and _guarded(
         lambda: services.outcome_record(actor=request.user, visit=visit, **form.outcome()),
         lambda error: add_errors(form, error),
     ):
-        messages.success(request, "The visit's outcome is recorded.")
+        messages.success(request, _("The visit's outcome is recorded."))
         return redirect("visit-detail", pk=visit.pk)
     # The visit page belongs to follow-up; the refused form comes back on a page of its own, as typed.
     context = {"visit": visit, "plan": visit.plan, "outcome": None, "outcome_form": form}
@@ -142,9 +144,13 @@ def adverse_event_new(request, pk: int):
         form.add_service_error,
     ):
         event = recorded[0]
-        message = "The adverse event is recorded."
+        message = _("The adverse event is recorded.")
         if hasattr(event, "expedited_report"):
-            message += f" It is a serious adverse reaction: report it to the authority by {event.expedited_report.due_on:%d %B %Y}."
+            due = date_format(event.expedited_report.due_on, "d F Y")  # as strftime's %d %B %Y
+            message = _(
+                "The adverse event is recorded. It is a serious adverse reaction: "
+                "report it to the authority by %(due)s."
+            ) % {"due": due}
         messages.success(request, message)
         return redirect("adverse-event-detail", pk=event.pk)
     return render(request, "registry/adverse_event_form.html", {"plan": plan, "form": form}, status=400)
@@ -157,9 +163,9 @@ def _criteria_rows(event: AdverseEvent) -> list[tuple[str, str]]:
         if choices is not None:
             shown = _capitalised(choices.get(value, str(value)))
         elif isinstance(value, bool):
-            shown = "Yes" if value else "No"
+            shown = _("Yes") if value else _("No")
         else:
-            shown = "Not performed (unarousable)" if value is None else f"{value}/{grading.ICE_SCORE_MAX}"
+            shown = _("Not performed (unarousable)") if value is None else f"{value}/{grading.ICE_SCORE_MAX}"
         rows.append((label, shown))
     return rows
 
@@ -233,7 +239,7 @@ def expedited_report_submit(request, pk: int):
         ),
         lambda error: add_errors(form, error),
     ):
-        messages.success(request, "The expedited report is submitted to the authority.")
+        messages.success(request, _("The expedited report is submitted to the authority."))
         return redirect("expedited-report-detail", pk=report.pk)
     return expedited_report_detail(request, pk, submit_form=form, status=400)
 
@@ -249,7 +255,7 @@ def expedited_report_acknowledge(request, pk: int):
         lambda: services.expedited_report_acknowledge(actor=request.user, report=report),
         lambda error: refused.extend(error.messages),
     ):
-        messages.success(request, "The expedited report is acknowledged.")
+        messages.success(request, _("The expedited report is acknowledged."))
         return redirect("expedited-report-detail", pk=report.pk)
     return expedited_report_detail(request, pk, acknowledge_errors=refused, status=400)
 
@@ -271,9 +277,9 @@ def export_list(request):
         try:
             services.export_request(actor=request.user, format=fmt)
         except ValidationError:
-            messages.error(request, "Choose one of the exports offered.")
+            messages.error(request, _("Choose one of the exports offered."))
         else:
-            messages.success(request, "The export is on its way; this page shows its progress.")
+            messages.success(request, _("The export is on its way; this page shows its progress."))
             return redirect("export-list")
     context = {
         "jobs": jobs,
