@@ -9,6 +9,7 @@ read."""
 
 import logging
 import os
+from pathlib import Path
 
 from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
@@ -56,6 +57,14 @@ class OutboxCollector(Collector):
 
 def multiprocess_mode() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def empty_multiprocess_dir() -> None:
+    """Remove the files of an earlier run, before this one's processes write theirs: a Kubernetes
+    emptyDir outlives a container's restart, and its files would be summed into this run's figures."""
+    if multiprocess_mode():
+        for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+            stale.unlink()
 
 
 def process_registry() -> CollectorRegistry:

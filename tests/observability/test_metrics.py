@@ -173,6 +173,18 @@ def test_a_prefork_worker_serves_its_task_counts_and_durations(worker):
 
 
 @pytest.mark.services
+def test_a_worker_empties_its_metrics_directory_as_it_starts(worker):
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{worker.metrics_port}/metrics", timeout=5).close()
+            break
+        except OSError:
+            time.sleep(0.3)  # the exporter starts with the worker
+    assert not (worker.metrics_dir / "counter_1.db").exists()
+
+
+@pytest.mark.services
 def test_gunicorn_workers_counts_are_summed_in_multiprocess_mode(tmp_path, settings):
     """Several gunicorn workers, as deploy/ runs them, each counting in files of its own: one scrape
     answers the sum, whichever worker it reaches."""
