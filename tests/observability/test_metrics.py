@@ -1,6 +1,7 @@
 """/metrics: for Prometheus only (token and/or address), with request counters, the outbox backlog
 as it is when scraped, and the task counts a real prefork worker serves."""
 
+import math
 import os
 import subprocess
 import sys
@@ -10,9 +11,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from atmp_clinic.celery import worker_heartbeat_key
 from atmp_clinic.followup.models import Channel, FollowUpVisit, OutboxMessage
 from tests.conftest import PROJECT_DIR, log_in
 from tests.exemptions.conftest import user
@@ -142,6 +146,18 @@ def test_it_reports_an_empty_outbox_as_zeros(client, scraper):
         figures[("atmp_outbox_due_messages", (("kind", "visit_reminder"),))],
         figures[("atmp_outbox_oldest_due_reminder_age_seconds", ())],
     ) == (0, 0)
+
+
+def test_it_reports_how_long_ago_each_queues_pool_ran_its_heartbeat(client, scraper):
+    cache.delete_many([worker_heartbeat_key(queue) for queue in settings.CELERY_TASK_QUEUES])
+    now = timezone.now()
+    cache.set(worker_heartbeat_key("reminders"), (now - timedelta(minutes=4)).isoformat())
+    with time_machine.travel(now, tick=False):
+        figures = scrape(client)
+    assert (
+        figures[("atmp_worker_heartbeat_age_seconds", (("queue", "reminders"),))],
+        figures[("atmp_worker_heartbeat_age_seconds", (("queue", "exports"),))],
+    ) == (240, math.inf)
 
 
 def test_a_scrape_costs_one_query_whatever_the_outbox_holds(client, scraper, django_assert_num_queries):
