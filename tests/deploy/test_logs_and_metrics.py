@@ -135,3 +135,20 @@ def test_kubernetes_pods_ask_to_be_scraped_on_their_metrics_port():
         for name, process in processes.items()
     }
     assert annotations == expected
+
+
+def test_only_prometheus_reaches_the_kubernetes_workers_and_only_their_metrics_port():
+    (policy,) = manifests.k8s_of_kind("NetworkPolicy").values()
+    deployments = manifests.k8s_of_kind("Deployment")
+    (selector,) = policy["spec"]["podSelector"]["matchExpressions"]
+    selected = {
+        name
+        for name, deployment in deployments.items()
+        if deployment["spec"]["template"]["metadata"]["labels"][selector["key"]] in selector["values"]
+    }
+    (rule,) = policy["spec"]["ingress"]
+    assert (selected, policy["spec"]["policyTypes"], [port["port"] for port in rule["ports"]]) == (
+        set(of_role("kubernetes", "worker")),
+        ["Ingress"],
+        ["metrics"],
+    )
