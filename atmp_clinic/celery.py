@@ -1,14 +1,19 @@
 """The Celery app: configured from Django settings (CELERY_*), tasks found in each app's tasks.py."""
 
 import os
+from typing import Any
 
 from celery import Celery, Task
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atmp_clinic.settings")
 
-WORKER_HEARTBEAT_KEY = "health:worker-heartbeat"
 WORKER_HEARTBEAT_EVERY = 60  # seconds
+
+
+def worker_heartbeat_key(queue: str) -> str:
+    """The cache key of the last heartbeat that a worker of `queue`'s pool ran."""
+    return f"health:worker-heartbeat:{queue}"
 
 
 class ClinicTask(Task):
@@ -27,12 +32,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
-    "record-worker-heartbeat": {
-        "task": "atmp_clinic.celery.record_worker_heartbeat",
-        "schedule": WORKER_HEARTBEAT_EVERY,
-        # A beat that ran while the workers were down must not release a backlog of heartbeats.
-        "options": {"expires": WORKER_HEARTBEAT_EVERY},
-    },
     "send-waiting-notifications": {
         "task": "exemptions.send_waiting_notifications",
         "schedule": 300,
@@ -73,12 +72,28 @@ app.conf.beat_schedule = {
 }
 
 
+@app.on_after_configure.connect
+def schedule_worker_heartbeats(sender: Celery, **_: Any) -> None:
+    """A heartbeat a minute into every queue (CELERY_TASK_QUEUES), so that /healthz shows when each
+    pool last ran one: a stopped reminders pool is otherwise invisible until patients miss reminders.
+    Added once the settings are read, as the queues are named there."""
+    for queue in sender.conf.task_queues:
+        sender.conf.beat_schedule[f"record-worker-heartbeat-{queue}"] = {
+            "task": "atmp_clinic.celery.record_worker_heartbeat",
+            "schedule": WORKER_HEARTBEAT_EVERY,
+            "args": (queue,),
+            # A beat that ran while the workers were down must not release a backlog of heartbeats.
+            "options": {"queue": queue, "expires": WORKER_HEARTBEAT_EVERY},
+        }
+
+
 @app.task(name="atmp_clinic.celery.record_worker_heartbeat")
-def record_worker_heartbeat() -> str:
-    """Answered by a worker so /healthz can tell when workers and beat last ran."""
+def record_worker_heartbeat(queue: str = "default") -> str:
+    """Run by a worker of `queue`'s pool (beat sends it there), so /healthz can tell when each pool
+    and beat last ran. The default: messages of a beat from before per-queue heartbeats."""
     from django.core.cache import cache
     from django.utils import timezone
 
     now = timezone.now().isoformat()
-    cache.set(WORKER_HEARTBEAT_KEY, now, timeout=None)
+    cache.set(worker_heartbeat_key(queue), now, timeout=None)
     return now

@@ -1,5 +1,13 @@
-"""/healthz: the database and the broker decide the status; the worker heartbeat is reported."""
+"""/healthz: the database and the broker decide the status; each queue's worker heartbeat is reported.
 
+A worker pool that stopped does not fail /healthz: it is the web's readiness and liveness probe, and
+taking web pods out of the Service or restarting them would neither run a task nor bring a worker
+back, only add an outage of the site to an outage of one kind of work. `queues` (and the metric
+atmp_worker_heartbeat_age_seconds) make the dead pool visible; alert on them."""
+
+from datetime import datetime
+
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
@@ -8,7 +16,10 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .celery import WORKER_HEARTBEAT_EVERY, WORKER_HEARTBEAT_KEY, app
+from .celery import WORKER_HEARTBEAT_EVERY, app, worker_heartbeat_key
+
+# A pool is stale after missing three heartbeats: one late or expired message is not an outage.
+STALE_AFTER = 3 * WORKER_HEARTBEAT_EVERY
 
 
 def check_database() -> str:
@@ -29,21 +40,34 @@ def check_broker() -> str:
     return "ok"
 
 
-def worker_status() -> dict:
-    """When a worker last ran the heartbeat that beat schedules every minute."""
-    try:
-        raw = cache.get(WORKER_HEARTBEAT_KEY)
-    except Exception as exc:  # a cache outage must not turn into a 500 here
-        return {"status": f"unknown: cache error {exc.__class__.__name__}"}
-    seen = parse_datetime(raw) if raw else None
+def last_heartbeats() -> dict[str, datetime | None]:
+    """When a worker of each queue's pool last ran the heartbeat beat sends it, in one cache read."""
+    keys = {queue: worker_heartbeat_key(queue) for queue in settings.CELERY_TASK_QUEUES}
+    found = cache.get_many(keys.values())
+    return {queue: parse_datetime(found[key]) if key in found else None for queue, key in keys.items()}
+
+
+def heartbeat_status(seen: datetime | None, *, now: datetime) -> dict:
     if seen is None:
         return {"status": "no heartbeat yet", "last_heartbeat": None}
-    age = (timezone.now() - seen).total_seconds()
+    age = (now - seen).total_seconds()
     return {
-        "status": "ok" if age <= 3 * WORKER_HEARTBEAT_EVERY else "stale",
-        "last_heartbeat": raw,
+        "status": "ok" if age <= STALE_AFTER else "stale",
+        "last_heartbeat": seen.isoformat(),
         "age_seconds": round(age),
     }
+
+
+def queue_statuses() -> dict[str, dict]:
+    try:
+        heartbeats = last_heartbeats()
+    except Exception as exc:  # a cache outage must not turn into a 500 here
+        return {
+            queue: {"status": f"unknown: cache error {exc.__class__.__name__}"}
+            for queue in settings.CELERY_TASK_QUEUES
+        }
+    now = timezone.now()
+    return {queue: heartbeat_status(seen, now=now) for queue, seen in heartbeats.items()}
 
 
 @never_cache
@@ -51,5 +75,12 @@ def worker_status() -> dict:
 def healthz(request):
     checks = {"database": check_database(), "broker": check_broker()}
     healthy = all(value == "ok" for value in checks.values())
-    body = {"status": "ok" if healthy else "error", "checks": checks, "worker": worker_status()}
+    queues = queue_statuses()
+    body = {
+        "status": "ok" if healthy else "error",
+        "checks": checks,
+        # The default queue's pool, as /healthz reported it before there was one pool per queue.
+        "worker": queues[settings.CELERY_TASK_DEFAULT_QUEUE],
+        "queues": queues,
+    }
     return JsonResponse(body, status=200 if healthy else 503)

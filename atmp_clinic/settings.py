@@ -68,6 +68,9 @@ SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 SALT_KEY = env.list("FIELD_ENCRYPTION_SALTS", default=["atmp-clinic-patient-data-1"])
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+# Names under which Prometheus reaches one web process directly (a pod's IP, compose's service name):
+# it sends the address it scrapes as Host and cannot send the site's name instead.
+ALLOWED_HOSTS += env.list("INTERNAL_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

@@ -1,35 +1,39 @@
-"""A real worker process on the configured broker (Redis in CI) answers the health task."""
+"""Real worker processes on the configured broker (Redis in CI) answer the health task, each pool
+only the heartbeat of its own queue."""
 
 import os
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
+from celery.beat import Scheduler
+from django.conf import settings
 from django.core.cache import cache
 
-from atmp_clinic.celery import WORKER_HEARTBEAT_KEY, record_worker_heartbeat
+from atmp_clinic.celery import app as celery_app
+from atmp_clinic.celery import record_worker_heartbeat, worker_heartbeat_key
 from atmp_clinic.health import check_broker
 from tests.conftest import PROJECT_DIR, require_service
 
 
-@pytest.fixture
-def worker():
-    """A worker on a queue of its own, so that no other worker takes the test's tasks."""
+def start_worker(queues: str) -> subprocess.Popen:
     broker = check_broker()
     require_service("the Celery broker", None if broker == "ok" else broker)
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "celery", "--app", "atmp_clinic", "worker", "--pool", "solo",
-         "--queues", queue, "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+         "--queues", queues, "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
         cwd=PROJECT_DIR,
         env=os.environ.copy(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )  # fmt: skip
-    yield queue
+
+
+def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=20)
@@ -37,11 +41,61 @@ def worker():
         process.kill()
 
 
+@pytest.fixture
+def worker() -> Iterator[str]:
+    """A worker on a queue of its own, so that no other worker takes the test's tasks."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    process = start_worker(queue)
+    yield queue
+    stop(process)
+
+
+@pytest.fixture
+def reminders_worker() -> Iterator[None]:
+    """The reminders pool alone, as when the other pools have stopped. This test's broker database is
+    its own, so no other worker consumes these queues; what is left in them is purged."""
+    keys = [worker_heartbeat_key(queue) for queue in settings.CELERY_TASK_QUEUES]
+    cache.delete_many(keys)
+    process = start_worker("reminders")
+    yield
+    stop(process)
+    with celery_app.connection_for_write() as connection:
+        for queue in settings.CELERY_TASK_QUEUES:
+            connection.default_channel.queue_purge(queue)
+    cache.delete_many(keys)
+
+
 @pytest.mark.services
 def test_worker_answers_the_health_task(worker):
-    cache.delete(WORKER_HEARTBEAT_KEY)
+    cache.delete(worker_heartbeat_key("default"))
     sent_at = time.time()
     record_worker_heartbeat.apply_async(queue=worker)
-    while cache.get(WORKER_HEARTBEAT_KEY) is None and time.time() - sent_at < 60:
+    while cache.get(worker_heartbeat_key("default")) is None and time.time() - sent_at < 60:
         time.sleep(0.2)
-    assert cache.get(WORKER_HEARTBEAT_KEY) is not None
+    assert cache.get(worker_heartbeat_key("default")) is not None
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_only_the_running_pool_answers_its_queues_heartbeat(reminders_worker, client):
+    """Beat's heartbeat entries, sent as beat sends them: the reminders pool answers its own; the
+    queues without a running pool stay without one, reported while /healthz answers 200."""
+    scheduler = Scheduler(app=celery_app)
+    for entry in scheduler.schedule.values():
+        if entry.task == record_worker_heartbeat.name:
+            scheduler.apply_async(entry)
+    sent_at = time.time()
+    while cache.get(worker_heartbeat_key("reminders")) is None and time.time() - sent_at < 60:
+        time.sleep(0.2)
+    time.sleep(1)  # had another pool's heartbeat reached this worker, it would have run by now
+    response = client.get("/healthz")
+    statuses = {queue: status["status"] for queue, status in response.json()["queues"].items()}
+    assert (response.status_code, statuses) == (
+        200,
+        {
+            "default": "no heartbeat yet",
+            "reminders": "ok",
+            "exports": "no heartbeat yet",
+            "documents": "no heartbeat yet",
+        },
+    )

@@ -11,7 +11,7 @@ from celery.signals import before_task_publish, task_postrun, task_prerun, worke
 from django.conf import settings
 
 from . import context
-from .metrics import TASK_DURATION, TASKS, multiprocess_mode, serve_worker_metrics
+from .metrics import TASK_DURATION, TASKS, empty_multiprocess_dir, multiprocess_mode, serve_worker_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -63,4 +63,6 @@ def start_metrics_exporter(sender: Any = None, **_: Any) -> None:
         )
         # Not an exception: Celery logs those from signal handlers and starts anyway, blind.
         raise SystemExit(1)
+    # In the main process, before the pool's children start and write their counts.
+    empty_multiprocess_dir()
     serve_worker_metrics(port=port, address=settings.METRICS_WORKER_ADDRESS)

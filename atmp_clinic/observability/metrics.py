@@ -1,5 +1,5 @@
-"""Prometheus metrics of our own: Celery tasks (recorded where they run) and the outbox backlog
-(computed when scraped). django-prometheus adds the request and database metrics.
+"""Prometheus metrics of our own: Celery tasks (recorded where they run), the outbox backlog and
+each queue's worker heartbeat (both computed when scraped). django-prometheus adds the request and database metrics.
 
 Processes: gunicorn's workers and Celery's prefork children each count in their own memory, so in
 production both run with PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode, one
@@ -8,13 +8,17 @@ and a scrape sums them. Without it (runserver, the solo pool, tests) the process
 read."""
 
 import logging
+import math
 import os
+from pathlib import Path
 
 from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+from atmp_clinic.health import last_heartbeats
 
 from .selectors import outbox_backlog
 
@@ -54,8 +58,36 @@ class OutboxCollector(Collector):
         )
 
 
+class HeartbeatCollector(Collector):
+    """Asked at each scrape: one cache read. A pool that stopped shows here as an age that grows."""
+
+    def collect(self):
+        try:
+            heartbeats = last_heartbeats()
+        except Exception:  # a cache outage must not fail the scrape of every other metric
+            logger.warning("worker heartbeats unreadable: the cache did not answer", exc_info=True)
+            return
+        ages = GaugeMetricFamily(
+            "atmp_worker_heartbeat_age_seconds",
+            "Seconds since a worker of the queue's pool last ran beat's heartbeat (+Inf: none yet).",
+            labels=["queue"],
+        )
+        now = timezone.now()
+        for queue, seen in heartbeats.items():
+            ages.add_metric([queue], (now - seen).total_seconds() if seen else math.inf)
+        yield ages
+
+
 def multiprocess_mode() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def empty_multiprocess_dir() -> None:
+    """Remove the files of an earlier run, before this one's processes write theirs: a Kubernetes
+    emptyDir outlives a container's restart, and its files would be summed into this run's figures."""
+    if multiprocess_mode():
+        for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+            stale.unlink()
 
 
 def process_registry() -> CollectorRegistry:
@@ -68,10 +100,12 @@ def process_registry() -> CollectorRegistry:
 
 
 def scrape_registry() -> CollectorRegistry:
-    """For the web's /metrics: the counts of every web process, and the outbox as it is now."""
+    """For the web's /metrics: the counts of every web process, the outbox and the heartbeats as they
+    are now."""
     registry = CollectorRegistry()
     registry.register(ProcessMetrics())
     registry.register(OutboxCollector())
+    registry.register(HeartbeatCollector())
     return registry
 
 

@@ -1,10 +1,12 @@
-"""deploy/'s three ways to run the app, read as data: which processes each starts, and which Celery
-queues its workers consume."""
+"""deploy/'s three ways to run the app, read as data: which processes each starts, which Celery
+queues its workers consume, and the environment, directories and ports each process starts with."""
 
 import configparser
 import itertools
+import json
 import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -126,3 +128,96 @@ def consumed_queues(commands: dict[str, list[str]]) -> set[str]:
 
 def beats(commands: dict[str, list[str]]) -> list[str]:
     return [name for name, command in commands.items() if celery_role(command) == "beat"]
+
+
+@dataclass(frozen=True)
+class Process:
+    """One process a deployment starts, as far as logs and metrics go."""
+
+    command: list[str]
+    env: dict[str, str]  # what it starts with, from the deployment itself (not the secret env file)
+    fresh_dirs: frozenset[str]  # new and empty at each start: tmpfs, RuntimeDirectory, emptyDir
+    exposed_ports: frozenset[int]  # reachable by other containers or pods, never published
+    reads_secrets: bool  # deploy/.env, /etc/atmp-clinic/env or the Secret
+
+    @property
+    def role(self) -> str | None:
+        """'web', 'worker' or 'beat'."""
+        if self.command and Path(self.command[0]).name == "gunicorn":
+            return "web"
+        return celery_role(self.command)
+
+
+def image_command() -> list[str]:
+    """The Dockerfile's CMD: what a compose service of the image runs without a command of its own."""
+    dockerfile = (DEPLOY_DIR / "Dockerfile").read_text()
+    return json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE).group(1))
+
+
+def compose_processes() -> dict[str, Process]:
+    """The services of our image (not PostgreSQL's, Redis's or nginx's)."""
+    services = compose()["services"]
+    return {
+        name: Process(
+            command=service.get("command") or image_command(),
+            env={key: str(value) for key, value in service.get("environment", {}).items()},
+            fresh_dirs=frozenset(mount.split(":", 1)[0] for mount in service.get("tmpfs", [])),
+            exposed_ports=frozenset(int(port) for port in service.get("expose", [])),
+            reads_secrets=service.get("env_file") == ".env",
+        )
+        for name, service in services.items()
+        if "build" in service
+    }
+
+
+def _environment(value: str, instance: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in shlex.split(value.replace("%i", instance)))
+
+
+def systemd_processes() -> dict[str, Process]:
+    """The units the target starts, with their drop-ins (the template's and the instance's)."""
+    processes = {}
+    for unit in systemd_started_units():
+        instance = unit.split("@", 1)[1].rsplit(".", 1)[0] if "@" in unit else ""
+        service = systemd_unit(systemd_unit_file(unit))["Service"]
+        env = _environment(service.get("Environment", ""), instance)
+        for folder in {systemd_unit_file(unit).name, unit}:
+            for drop_in in sorted((SYSTEMD_DIR / f"{folder}.d").glob("*.conf")):
+                env |= _environment(systemd_unit(drop_in)["Service"].get("Environment", ""), instance)
+        runtime = service.get("RuntimeDirectory", "").replace("%i", instance).split()
+        processes[unit] = Process(
+            command=systemd_commands()[unit],
+            env=env,
+            fresh_dirs=frozenset(f"/run/{directory}" for directory in runtime),
+            exposed_ports=frozenset(),
+            reads_secrets=service.get("EnvironmentFile") == "/etc/atmp-clinic/env",
+        )
+    return processes
+
+
+def k8s_processes() -> dict[str, Process]:
+    """Each Deployment's container; its environment is the ConfigMap's and the container's own
+    (a value from a field of the pod written as `fieldRef:PATH`)."""
+    config = {name: doc["data"] for name, doc in k8s_of_kind("ConfigMap").items()}
+    processes = {}
+    for name, deployment in k8s_of_kind("Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        env = {}
+        for source in container.get("envFrom", []):
+            if "configMapRef" in source:
+                env |= config[source["configMapRef"]["name"]]
+        for variable in container.get("env", []):
+            field = variable.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+            env[variable["name"]] = variable.get("value", f"fieldRef:{field}")
+        empty_dirs = {volume["name"] for volume in pod.get("volumes", []) if "emptyDir" in volume}
+        processes[name] = Process(
+            command=container["command"],
+            env=env,
+            fresh_dirs=frozenset(
+                m["mountPath"] for m in container["volumeMounts"] if m["name"] in empty_dirs
+            ),
+            exposed_ports=frozenset(port["containerPort"] for port in container.get("ports", [])),
+            reads_secrets=any("secretRef" in source for source in container.get("envFrom", [])),
+        )
+    return processes

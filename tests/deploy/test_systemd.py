@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -12,13 +13,21 @@ INSTALL_DIR = "/opt/atmp-clinic"  # where deploy/README.md has the checkout; the
 MIGRATE = "atmp-clinic-migrate.service"
 
 
+def install_units(directory: Path) -> None:
+    """The units and their drop-in folders (atmp-clinic-worker@default.service.d/), as `cp -r` installs them."""
+    for path in manifests.SYSTEMD_DIR.rglob("*"):
+        if path.is_file():
+            installed = directory / path.relative_to(manifests.SYSTEMD_DIR)
+            installed.parent.mkdir(exist_ok=True)
+            installed.write_text(path.read_text().replace(INSTALL_DIR, str(PROJECT_DIR)))
+
+
 def test_systemd_analyze_verify_finds_nothing(tmp_path):
     """systemd-analyze verify reports unknown keys, bad values and missing executables. The units are
     checked as installed from this checkout, so that their ExecStart= names this .venv's binaries."""
     analyze = shutil.which("systemd-analyze")
     require_service("systemd-analyze (Debian's systemd)", None if analyze else "it is not on the PATH")
-    for unit in manifests.SYSTEMD_DIR.iterdir():
-        (tmp_path / unit.name).write_text(unit.read_text().replace(INSTALL_DIR, str(PROJECT_DIR)))
+    install_units(tmp_path)
     units = [manifests.SYSTEMD_TARGET.name, *manifests.systemd_started_units()]
     done = subprocess.run(
         [analyze, "verify", *units], cwd=tmp_path, capture_output=True, text=True, timeout=60

@@ -25,6 +25,7 @@ class Worker:
     queue: str
     log: Path
     metrics_port: int
+    metrics_dir: Path
 
     def log_lines(self) -> list[str]:
         return [line for line in self.log.read_text().splitlines() if line.strip()]
@@ -53,7 +54,12 @@ def worker(tmp_path):
     queue = f"test-{uuid.uuid4().hex[:8]}"
     metrics_dir = tmp_path / "worker-metrics"
     metrics_dir.mkdir()
-    running = Worker(queue=queue, log=tmp_path / "worker.log", metrics_port=free_port())
+    # What a restarted container finds in its emptyDir: not a valid metrics file, so a scrape that
+    # read it would fail. The worker empties the directory as it starts.
+    (metrics_dir / "counter_1.db").write_bytes(b"left by an earlier run")
+    running = Worker(
+        queue=queue, log=tmp_path / "worker.log", metrics_port=free_port(), metrics_dir=metrics_dir
+    )
     env = {
         **os.environ,
         "LOG_FORMAT": "json",

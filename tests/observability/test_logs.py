@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from atmp_clinic.celery import WORKER_HEARTBEAT_KEY
+from atmp_clinic.celery import worker_heartbeat_key
 from atmp_clinic.observability.logs import JsonFormatter, RequestContextFilter
 from tests.conftest import log_in
 from tests.exemptions.conftest import user
@@ -92,7 +92,7 @@ def test_it_makes_a_request_id_when_none_came(client):
 @pytest.mark.services
 @pytest.mark.urls("tests.observability.urls")
 def test_a_task_enqueued_by_a_request_logs_its_request_id_in_the_worker(client, worker):
-    cache.delete(WORKER_HEARTBEAT_KEY)
+    cache.delete(worker_heartbeat_key("default"))
     client.get(f"/enqueue-heartbeat?queue={worker.queue}", HTTP_X_REQUEST_ID="req-into-task-42")
     finished = worker.wait_for_log(
         lambda record: (

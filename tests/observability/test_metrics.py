@@ -1,6 +1,7 @@
 """/metrics: for Prometheus only (token and/or address), with request counters, the outbox backlog
 as it is when scraped, and the task counts a real prefork worker serves."""
 
+import math
 import os
 import subprocess
 import sys
@@ -10,9 +11,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from atmp_clinic.celery import worker_heartbeat_key
 from atmp_clinic.followup.models import Channel, FollowUpVisit, OutboxMessage
 from tests.conftest import PROJECT_DIR, log_in
 from tests.exemptions.conftest import user
@@ -144,6 +148,18 @@ def test_it_reports_an_empty_outbox_as_zeros(client, scraper):
     ) == (0, 0)
 
 
+def test_it_reports_how_long_ago_each_queues_pool_ran_its_heartbeat(client, scraper):
+    cache.delete_many([worker_heartbeat_key(queue) for queue in settings.CELERY_TASK_QUEUES])
+    now = timezone.now()
+    cache.set(worker_heartbeat_key("reminders"), (now - timedelta(minutes=4)).isoformat())
+    with time_machine.travel(now, tick=False):
+        figures = scrape(client)
+    assert (
+        figures[("atmp_worker_heartbeat_age_seconds", (("queue", "reminders"),))],
+        figures[("atmp_worker_heartbeat_age_seconds", (("queue", "exports"),))],
+    ) == (240, math.inf)
+
+
 def test_a_scrape_costs_one_query_whatever_the_outbox_holds(client, scraper, django_assert_num_queries):
     with django_assert_num_queries(1):
         client.get("/metrics", HTTP_AUTHORIZATION=BEARER)
@@ -170,6 +186,18 @@ def test_a_prefork_worker_serves_its_task_counts_and_durations(worker):
         figures.get(("atmp_celery_tasks_total", labels)),
         figures.get(("atmp_celery_task_duration_seconds_count", labels)),
     ) == (2, 2)
+
+
+@pytest.mark.services
+def test_a_worker_empties_its_metrics_directory_as_it_starts(worker):
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{worker.metrics_port}/metrics", timeout=5).close()
+            break
+        except OSError:
+            time.sleep(0.3)  # the exporter starts with the worker
+    assert not (worker.metrics_dir / "counter_1.db").exists()
 
 
 @pytest.mark.services
