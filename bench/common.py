@@ -1,6 +1,7 @@
 """What the benchmarks share: the database they may touch, Django set-up, the fixed moment the
 generated data is built around, and the machine description written to BENCHMARKS.md."""
 
+import json
 import os
 import platform
 import re
@@ -106,3 +107,27 @@ def write_section(title: str, body: str) -> None:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def measured_on(box: dict[str, str], load: tuple[float, float]) -> str:
+    """The closing line of a section: when, on what, and how busy the machine was before and after."""
+    shared = f" (on {box['cores']} cores: other work shared the machine)" if max(load) > 0.5 else ""
+    return (
+        f"**Measured** {now_utc():%Y-%m-%d %H:%M} UTC on {box['cores']} cores ({box['cpu']}), {box['ram']} RAM, "
+        f"{box['os']};\n{box['python']}; PostgreSQL {box['postgresql']} on the same machine; load average "
+        f"{load[0]:.1f} before and\n{load[1]:.1f} after{shared}."
+    )
+
+
+def in_child(module: str, *args: str) -> dict:
+    """One pass of a benchmark in a fresh interpreter, so that its peak RSS is the pass's own; the
+    child prints its figures as JSON on its last line."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--child", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    if result.returncode:
+        raise SystemExit(f"{module} {' '.join(args)} failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])

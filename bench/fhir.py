@@ -17,11 +17,17 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 
-from bench.common import database_name, machine, now_utc, rss_mb, setup_django, write_section
+from bench.common import (
+    database_name,
+    in_child,
+    machine,
+    measured_on,
+    rss_mb,
+    setup_django,
+    write_section,
+)
 
 SECTION = "FHIR NDJSON export (issue 9)"
 
@@ -80,16 +86,6 @@ def child_copy(count: int) -> dict:
     return {"seconds": time.perf_counter() - started, "rows": rows, "bytes": size}
 
 
-def in_child(kind: str, count: int) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.fhir", "--child", kind, "--patients", str(count)],
-        capture_output=True, text=True, env=os.environ.copy(),
-    )  # fmt: skip
-    if result.returncode:
-        raise SystemExit(f"The {kind} child failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--patients", type=int, default=200)
@@ -103,11 +99,11 @@ def main() -> None:
         print(json.dumps(child(args.patients)))
         return
     load_before = os.getloadavg()[0]
-    in_child("copy", args.patients)  # warm-up: the rows into the page cache
+    in_child("bench.fhir", "copy", "--patients", str(args.patients))  # warm-up: the rows into the page cache
     exports, copies = [], []
     for run in range(args.runs):
-        exports.append(in_child("export", args.patients))
-        copies.append(in_child("copy", args.patients))
+        exports.append(in_child("bench.fhir", "export", "--patients", str(args.patients)))
+        copies.append(in_child("bench.fhir", "copy", "--patients", str(args.patients)))
         e, c = exports[-1], copies[-1]
         print(
             f"run {run + 1}: {e['resources']:,} resources in {e['seconds']:.1f} s ({e['resources'] / e['seconds']:,.0f}/s, "
@@ -127,7 +123,6 @@ def main() -> None:
     if args.no_write:
         return
     box = machine()
-    shared = f" (on {box['cores']} cores: other work shared the machine)" if max(load) > 0.5 else ""
     kinds = ", ".join(
         f"{n:,} {kind}" for kind, n in sorted(exports[0]["kinds"].items(), key=lambda kv: -kv[1])
     )
@@ -159,9 +154,7 @@ Each resource is a `fhir.resources` (pydantic) model, validated as it is built a
 **Memory**: peak RSS of the export's process **{peak:.0f} MB**, at most +{growth:.0f} MB over the pass (VmHWM
 of the child, which runs nothing but the pass).
 
-**Measured** {now_utc():%Y-%m-%d %H:%M} UTC on {box["cores"]} cores ({box["cpu"]}), {box["ram"]} RAM, {box["os"]};
-{box["python"]}; PostgreSQL {box["postgresql"]} on the same machine; load average {load[0]:.1f} before and
-{load[1]:.1f} after{shared}.
+{measured_on(box, load)}
 """
     write_section(SECTION, body)
     print(f"Wrote the section {SECTION!r} of BENCHMARKS.md")

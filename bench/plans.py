@@ -23,7 +23,7 @@ import io
 import os
 import time
 
-from bench.common import database_name, machine, now_utc, setup_django, write_section
+from bench.common import database_name, machine, measured_on, setup_django, write_section
 
 SECTION = "Plan generation (issue 9)"
 OFFSET = 1_000_000  # added to the copied chains' ids, far above the generated ones
@@ -151,7 +151,6 @@ def main() -> None:
     if args.no_write:
         return
     box = machine()
-    shared = f" (on {box['cores']} cores: other work shared the machine)" if max(load) > 0.5 else ""
     body = f"""
 Issue 9: `followup.services.plan_create` for {plan_count:,} administrations, against PostgreSQL's
 COPY of the same rows in the same run.
@@ -178,9 +177,7 @@ Per plan, `plan_create` makes about 7 round trips (the existing plan, the decisi
 and its visits, the plan's INSERT, the visits' INSERT, the audit chain's head and the event's INSERT)
 where COPY streams rows: {app_seconds / plan_count * 1000:.1f} ms per plan against {floor_seconds / plan_count * 1000:.2f} ms.
 
-**Measured** {now_utc():%Y-%m-%d %H:%M} UTC on {box["cores"]} cores ({box["cpu"]}), {box["ram"]} RAM, {box["os"]};
-{box["python"]}; PostgreSQL {box["postgresql"]} on the same machine; load average {load[0]:.1f} before and
-{load[1]:.1f} after{shared}.
+{measured_on(box, load)}
 """
     write_section(SECTION, body)
     print(f"Wrote the section {SECTION!r} of BENCHMARKS.md")

@@ -28,12 +28,10 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from bench.common import NOW, database_name, machine, now_utc, rss_mb, setup_django
+from bench.common import NOW, database_name, in_child, machine, now_utc, rss_mb, setup_django
 
 SECTION = "Registry export (issue 6)"
 TARGET_ROWS = 2_000_000
@@ -364,16 +362,6 @@ def child_profile() -> dict:
 CHILDREN = {"export": child_export, "copy": child_copy, "sql": child_sql, "profile": child_profile}
 
 
-def in_child(kind: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.registry_export", "--child", kind],
-        capture_output=True, text=True, env=os.environ.copy(),
-    )  # fmt: skip
-    if result.returncode:
-        raise SystemExit(f"The {kind} child failed:\n{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 # --- the report ------------------------------------------------------------------------------
 
 
@@ -401,13 +389,13 @@ def main() -> None:
         f"visits, {after['outcomes']:,} outcomes, {after['consented']:,} of {after['patients']:,} patients consented",
         flush=True,
     )
-    query = in_child("sql")
+    query = in_child("bench.registry_export", "sql")
     load_before = os.getloadavg()
-    in_child("copy")  # warm-up: the tables into the page cache
+    in_child("bench.registry_export", "copy")  # warm-up: the tables into the page cache
     exports, copies = [], []
     for run in range(args.runs):
-        exports.append(in_child("export"))
-        copies.append(in_child("copy"))
+        exports.append(in_child("bench.registry_export", "export"))
+        copies.append(in_child("bench.registry_export", "copy"))
         e, c = exports[-1], copies[-1]
         print(
             f"run {run + 1}: export {e['rows']:,} rows in {e['seconds']:.1f} s ({e['rows'] / e['seconds']:,.0f} rows/s, "
@@ -428,7 +416,7 @@ def main() -> None:
     )
     profile = None
     if ratio < 0.5 or args.profile:
-        profile = in_child("profile")
+        profile = in_child("bench.registry_export", "profile")
         print(f"cProfile of {PROFILE_ROWS:,} rows ({profile['seconds']:.1f} s under the profiler):")
         print(profile["text"])
     if not args.no_write:
