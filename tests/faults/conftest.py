@@ -151,7 +151,8 @@ SEED = textwrap.dedent(
     call_command("migrate", "--noinput", verbosity=0)
     from tests.conftest import seed_demo_fast  # the suite's demo, with quick hashing while seeding
     seed_demo_fast()
-    from atmp_clinic.accounts.demo import DEMO_PASSWORD
+    from atmp_clinic.accounts.demo import DEMO_PASSWORD, seed_second_factors
+    seed_second_factors()  # people log in here as `make run`'s demo has them: with its authenticator
     from atmp_clinic.accounts.models import User
     User.objects.update(password=make_password(DEMO_PASSWORD))  # what the login checks: real hashing
     """
