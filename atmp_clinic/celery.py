@@ -58,6 +58,12 @@ app.conf.beat_schedule = {
         "schedule": 300,
         "options": {"expires": 300},
     },
+    "refresh-registry-figures": {
+        # Well within dashboards.FIGURES_KEPT_FOR, so the analyst's figures are always kept.
+        "task": "registry.refresh_registry_figures",
+        "schedule": 300,
+        "options": {"expires": 300},
+    },
     "lapse-unanswered-requests": {
         "task": "exemptions.lapse_unanswered",
         "schedule": crontab(hour=0, minute=15),

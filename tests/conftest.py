@@ -23,6 +23,7 @@ from atmp_clinic.exemptions.demo import seed_requests
 from atmp_clinic.manufacturing.demo import seed_chains
 from atmp_clinic.patients.demo import seed_patients
 from atmp_clinic.products.demo import seed_products
+from atmp_clinic.registry import dashboards
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -53,6 +54,13 @@ def throttle_history_per_test(monkeypatch):
     next."""
     monkeypatch.setattr(SimpleRateThrottle, "cache", LocMemCache(f"throttle-{uuid.uuid4()}", {}))
     monkeypatch.setattr(account_services, "cache", LocMemCache(f"codes-{uuid.uuid4()}", {}))
+
+
+@pytest.fixture(autouse=True)
+def dashboard_figures_per_test(monkeypatch):
+    """Each test starts with no dashboard figures kept: the shared cache would show one test's
+    figures (same scope, same day) in the next."""
+    monkeypatch.setattr(dashboards, "cache", LocMemCache(f"dashboards-{uuid.uuid4()}", {}))
 
 
 LOCMEM_EMAIL = "django.core.mail.backends.locmem.EmailBackend"

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from atmp_clinic.patients.models import ConsentKind
+from atmp_clinic.registry import dashboards
 from tests.api.test_visits import given
 from tests.exemptions.conftest import client_for, submitted
 from tests.followup.conftest import EMAIL, enrolled_patient
@@ -62,18 +63,30 @@ def test_clinician_due_visits_cost_the_same_queries_for_2_and_20_visits():
     assert (few, many) == (CLINICIAN_HOME, CLINICIAN_HOME)
 
 
+def dashboard_queries(client: Client) -> tuple[int, int]:
+    """The queries of one GET of the dashboard computing its figures, then of one showing them kept."""
+    client.get(reverse("dashboard"))  # the first request of a session may do one-off work
+    dashboards.cache.clear()
+    with CaptureQueriesContext(connection) as computing:
+        assert client.get(reverse("dashboard")).status_code == 200
+    with CaptureQueriesContext(connection) as kept:
+        assert client.get(reverse("dashboard")).status_code == 200
+    return len(computing), len(kept)
+
+
 def test_analyst_dashboard_costs_the_same_queries_for_2_and_20_plans():
     consents = {"consents": (EMAIL, ConsentKind.REGISTRY)}
     for plan in treated_patients(2, **consents):
         adverse_event(plan, grade=2)
-    few, _ = queries(client_for("analyst"), reverse("dashboard"), "")
+    few = dashboard_queries(client_for("analyst"))
     for plan in treated_patients(18, **consents):
         adverse_event(plan, grade=3)
-    many, _ = queries(client_for("analyst"), reverse("dashboard"), "")
-    assert (few, many) == (ANALYST_DASHBOARD, ANALYST_DASHBOARD)
+    many = dashboard_queries(client_for("analyst"))
+    assert few == many == (ANALYST_DASHBOARD_COMPUTED, ANALYST_DASHBOARD_KEPT)
 
 
 # Pinned: a change that adds a query per page shows here, one that adds a query per row fails above.
 REVIEWER_HOME = 13
 CLINICIAN_HOME = 19
-ANALYST_DASHBOARD = 12
+ANALYST_DASHBOARD_COMPUTED = 12
+ANALYST_DASHBOARD_KEPT = 8  # the kept figures replace the four figures' queries

@@ -59,6 +59,28 @@ def visible_to(*, user: User | AnonymousUser, queryset: QuerySet[M], perm: str =
     return queryset.filter(Exists(by_user) | Exists(by_group))
 
 
+def granted_ids(*, user: User | AnonymousUser, model: type[Model], perm: str = "view") -> QuerySet:
+    """The primary keys of the `model` objects on which `user` holds `perm` (as `visible_to`), as a
+    subquery for another model's filter, e.g. plans whose patient the user sees.
+
+    A union of the two grant tables' ids: found from the user's grants through their indexes. As
+    `visible_to`'s EXISTS(…) OR EXISTS(…) inside another filter, the planner tested every row of the
+    table instead (bench/worklists.py: the clinician's visible plans, 57 ms)."""
+    if not user.is_authenticated or not user.is_active:
+        return model.objects.none().values("pk")
+    opts = model._meta
+    codename = perm if "_" in perm else f"{perm}_{opts.model_name}"
+    user_model, group_model = _direct_permission_models(model)
+    permission_filter = {
+        "permission__codename": codename,
+        "permission__content_type__app_label": opts.app_label,
+        "permission__content_type__model": opts.model_name,
+    }
+    by_user = user_model.objects.filter(user=user, **permission_filter).values("content_object_id")
+    by_group = group_model.objects.filter(group__user=user, **permission_filter).values("content_object_id")
+    return by_user.union(by_group)
+
+
 def get_visible_or_404(
     *, user: User | AnonymousUser, queryset: QuerySet[M], perm: str = "view", **lookup
 ) -> M:

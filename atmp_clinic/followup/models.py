@@ -136,7 +136,15 @@ class FollowUpVisit(models.Model):
     class Meta:
         ordering = ["plan", "due_on"]
         indexes = [
-            models.Index(fields=["due_on"], condition=Q(status="scheduled"), name="visit_scheduled_due")
+            models.Index(fields=["due_on"], condition=Q(status="scheduled"), name="visit_scheduled_due"),
+            # The clinician's worklist: a hospital's plans' overdue, due and missed visits. Partial, so
+            # each holds only the few visits in that state (200,000 and 14,000 of 2.26 million).
+            models.Index(
+                fields=["plan", "due_on"], condition=Q(status="scheduled"), name="visit_plan_scheduled_due"
+            ),
+            models.Index(
+                fields=["plan", "due_on"], condition=Q(status="missed"), name="visit_plan_missed_due"
+            ),
         ]
         constraints = [
             # The window is the protocol's and stays put; a rescheduled appointment may fall outside it.

@@ -5,12 +5,12 @@ portal, never the records behind them (notes, history)."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.accounts.models import Role, User
-from atmp_clinic.accounts.selectors import active_membership, has_role_in, visible_to
-from atmp_clinic.exemptions.selectors import requests_visible_to
+from atmp_clinic.accounts.selectors import active_membership, granted_ids, has_role_in
+from atmp_clinic.exemptions.models import ExemptionRequest
 from atmp_clinic.patients.models import Patient
 
 from .models import FollowUpPlan, FollowUpVisit, OutboxMessage
@@ -21,10 +21,14 @@ MISSED_SHOWN_FOR = timedelta(days=90)
 def plans_visible_to(*, user: User) -> QuerySet[FollowUpPlan]:
     if not user.is_authenticated or not user.is_active:
         return FollowUpPlan.objects.none()
-    return FollowUpPlan.objects.filter(
-        Q(patient__in=visible_to(user=user, queryset=Patient.objects.all()).values("pk"))
-        | Q(administration__request__in=requests_visible_to(user=user).values("pk"))
-    )
+    # Plans whose patient, or whose exemption request, the user sees: the union of two id lists,
+    # each found through an index from the user's grants. As Q(…) | Q(…) of EXISTS filters the
+    # planner joined every plan to its administration to test the OR (bench/worklists.py: 57 ms).
+    by_patient = FollowUpPlan.objects.filter(patient__in=granted_ids(user=user, model=Patient)).values("pk")
+    by_request = FollowUpPlan.objects.filter(
+        administration__request__in=granted_ids(user=user, model=ExemptionRequest)
+    ).values("pk")
+    return FollowUpPlan.objects.filter(pk__in=by_patient.union(by_request))
 
 
 def visits_visible_to(*, user: User) -> QuerySet[FollowUpVisit]:

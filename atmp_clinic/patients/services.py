@@ -17,6 +17,7 @@ from atmp_clinic.accounts.services import organisation_group
 from atmp_clinic.audit.services import record_event
 from atmp_clinic.followup.models import FollowUpPlan
 from atmp_clinic.followup.services import plans_end
+from atmp_clinic.registry.dashboards import registry_figures_forget
 
 from .models import PSEUDONYM_ALPHABET, Consent, ConsentKind, Patient, PatientIdentity
 
@@ -146,6 +147,8 @@ def consent_withdraw(*, actor: User, consent: Consent, withdrawn_on: date) -> Co
     consent.withdrawn_on = withdrawn_on
     consent.withdrawal_recorded_by = actor
     consent.save(update_fields=["withdrawn_on", "withdrawal_recorded_by"])
+    if consent.kind == ConsentKind.REGISTRY:  # the analyst's kept figures may no longer include them
+        transaction.on_commit(registry_figures_forget, robust=True)
     if consent.kind == ConsentKind.TREATMENT:  # follow-up is part of the treatment consented to
         plans_end(
             actor=actor,

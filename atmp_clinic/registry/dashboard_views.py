@@ -32,9 +32,18 @@ def _png(content: bytes) -> HttpResponse:
 @require_GET
 @login_required
 def dashboard(request):
-    plans = _scope_or_404(request)
-    figures = dashboards.dashboard_figures(plans, timezone.localdate())
-    return render(request, "registry/dashboard.html", {"figures": figures})
+    kept = dashboards.kept_dashboard(user=request.user, today=timezone.localdate())
+    if kept is None:
+        raise Http404
+    return render(
+        request,
+        "registry/dashboard.html",
+        {
+            "figures": kept.figures,
+            "as_of": kept.as_of,
+            "kept_minutes": dashboards.FIGURES_KEPT_FOR.seconds // 60,
+        },
+    )
 
 
 @require_GET

@@ -1,6 +1,8 @@
+from django.utils import timezone
+
 from atmp_clinic.celery import app
 
-from . import services
+from . import dashboards, services
 
 
 @app.task(name="registry.run_export")
@@ -16,3 +18,10 @@ def run_waiting_exports() -> int:
     for job_id in waiting:
         run_export.delay(job_id)
     return len(waiting)
+
+
+@app.task(name="registry.refresh_registry_figures")
+def refresh_registry_figures() -> str:
+    """Every few minutes (beat): the analyst's dashboard figures, so that no page view computes them."""
+    kept = dashboards.registry_figures_refresh(today=timezone.localdate())
+    return kept.as_of.isoformat()

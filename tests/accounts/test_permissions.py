@@ -6,7 +6,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 from atmp_clinic.accounts.models import Membership, Organisation, Role, User
-from atmp_clinic.accounts.selectors import visible_to
+from atmp_clinic.accounts.selectors import granted_ids, visible_to
+from atmp_clinic.exemptions.models import ExemptionRequest
+from atmp_clinic.patients.models import Patient
 from tests.conftest import log_in
 from tests.factories import UserFactory
 
@@ -34,6 +36,16 @@ def test_every_demo_user_sees_exactly_the_organisations_the_rules_allow(demo):
         seen = set(visible_to(user=user, queryset=Organisation.objects.all()))
         allowed = {o for o in Organisation.objects.all() if expected_visible(user, o)}
         assert seen == allowed, user.username
+
+
+@pytest.mark.parametrize("model", [Organisation, Patient, ExemptionRequest])
+def test_granted_ids_are_the_ids_visible_to_gives_every_demo_user(demo, model):
+    for user in User.objects.all():
+        granted = set(
+            model.objects.filter(pk__in=granted_ids(user=user, model=model)).values_list("pk", flat=True)
+        )
+        visible = set(visible_to(user=user, queryset=model.objects.all()).values_list("pk", flat=True))
+        assert granted == visible, user.username
 
 
 def test_organisation_page_answers_200_or_404_for_every_demo_user(demo):

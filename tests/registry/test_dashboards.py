@@ -19,12 +19,16 @@ from atmp_clinic.patients.models import Consent, ConsentKind, Patient
 from atmp_clinic.registry.charts import bar_chart_png, kaplan_meier_png
 from atmp_clinic.registry.dashboards import (
     adverse_events_by_grade,
+    dashboard_figures,
     dashboard_scope,
     follow_up_compliance,
+    kept_dashboard,
     survival_data,
     survival_summary,
     treated_by_class_and_hospital,
 )
+from atmp_clinic.registry.tasks import refresh_registry_figures
+from tests.api.test_visits import given
 from tests.exemptions.conftest import client_for, user
 from tests.followup.conftest import EMAIL, enrolled_patient, plan_for
 from tests.registry.test_services import SERIOUS_REACTION, adverse_event, noon
@@ -279,16 +283,74 @@ def page_queries(client: Client) -> int:
     return len(queries)
 
 
-def test_dashboard_page_costs_the_same_queries_whatever_the_number_of_plans(django_assert_num_queries):
-    client = client_for("clinician")
-    before = page_queries(client)
+def test_dashboard_page_costs_the_same_queries_whatever_the_number_of_plans():
+    before = page_queries(client_for("clinician"))
     plan = plan_for(enrolled_patient())
     adverse_event(plan, grade=2)
-    with noon(plan.visits.order_by("due_on").first().window_closes_on):
-        client = client_for("clinician")
-        assert page_queries(client) == before
-        # Session, user, whether a second factor was set up, membership (for the menu and for the
-        # scope), the four figures, and the idle session's renewal (savepoint, update, release:
-        # SESSION_SAVE_EVERY_REQUEST).
-        with django_assert_num_queries(12):
-            client.get(reverse("dashboard"))
+    with noon(plan.visits.order_by("due_on").first().window_closes_on):  # another day: computed again
+        assert page_queries(client_for("clinician")) == before
+    # Session, user, whether a second factor was set up, membership (for the menu and for the
+    # scope), the four figures, and the idle session's renewal (savepoint, update, release:
+    # SESSION_SAVE_EVERY_REQUEST).
+    assert before == 12
+
+
+def test_dashboard_page_keeps_its_figures_and_costs_fewer_queries_while_they_are_kept(
+    django_assert_num_queries,
+):
+    client = client_for("clinician")
+    client.get(reverse("dashboard"))
+    # Session, user, second factor, membership (menu, scope), the kept figures read from the cache
+    # instead of their four queries, and the session's renewal (savepoint, update, release).
+    with django_assert_num_queries(8):
+        client.get(reverse("dashboard"))
+
+
+# --- Kept figures ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("username", ["analyst", "reviewer", "clinician"])
+def test_kept_figures_equal_the_figures_computed_directly(username):
+    today = timezone.localdate()
+    for grade in (2, 4):  # treated a month ago: some of their visits are due
+        adverse_event(
+            given(enrolled_patient(consents=(EMAIL, ConsentKind.REGISTRY)), days_ago=30), grade=grade
+        )
+    person = user(username)
+    kept = kept_dashboard(user=person, today=today)
+    assert kept.figures.compliance.due and kept.figures.adverse_events.total  # something to compare
+    assert kept.figures == dashboard_figures(dashboard_scope(user=person), today)
+
+
+def test_kept_figures_are_shown_with_the_time_they_were_computed():
+    body = client_for("analyst").get(reverse("dashboard")).content.decode()
+    kept = kept_dashboard(user=user("analyst"), today=timezone.localdate())
+    shown = timezone.localtime(kept.as_of).strftime("%H:%M")
+    assert "Figures as of" in body and shown in body
+
+
+def test_beat_refresh_brings_the_analysts_kept_figures_up_to_date():
+    today = timezone.localdate()
+    analyst = user("analyst")
+    before = kept_dashboard(user=analyst, today=today)
+    plan_for(enrolled_patient(consents=(EMAIL, ConsentKind.REGISTRY)))
+    assert kept_dashboard(user=analyst, today=today) == before  # kept, not computed per view
+
+    refresh_registry_figures.apply()
+    after = kept_dashboard(user=analyst, today=today)
+    assert after.figures.treated.total == before.figures.treated.total + 1
+    assert after.figures == dashboard_figures(dashboard_scope(user=analyst), today)
+
+
+def test_withdrawn_registry_consent_leaves_the_analysts_figures_at_once(django_capture_on_commit_callbacks):
+    today = timezone.localdate()
+    analyst = user("analyst")
+    plan = plan_for(enrolled_patient(consents=(EMAIL, ConsentKind.REGISTRY)))
+    with_them = kept_dashboard(user=analyst, today=today)
+    consent = Consent.objects.get(patient=plan.patient, kind=ConsentKind.REGISTRY)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        patient_services.consent_withdraw(actor=user("clinician"), consent=consent, withdrawn_on=today)
+    without_them = kept_dashboard(user=analyst, today=today)
+    assert without_them.figures.treated.total == with_them.figures.treated.total - 1
+    assert without_them.figures == dashboard_figures(dashboard_scope(user=analyst), today)
