@@ -425,6 +425,7 @@ CELERY_TASK_ROUTES = {
     "followup.send_overdue_digests": {"queue": "reminders"},
     "registry.run_export": {"queue": "exports"},
     "registry.run_waiting_exports": {"queue": "exports"},
+    "registry.refresh_registry_figures": {"queue": "exports"},
     "documents.issue_annual_reports": {"queue": "documents"},
 }
 

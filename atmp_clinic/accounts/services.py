@@ -1,5 +1,8 @@
 """Writes: organisations, memberships and the group grants that follow from them; second factors."""
 
+import logging
+from contextlib import suppress
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.cache import cache
@@ -12,6 +15,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.shortcuts import assign_perm
+from redis.exceptions import RedisError
 
 from atmp_clinic.audit.services import record_event
 
@@ -148,6 +152,8 @@ WRONG_CODE = gettext_noop(
 # Wrong codes are counted in the cache, not on the device: a code checked inside a signature's
 # transaction would have its failure rolled back with the refused step, and could be guessed forever.
 CODE_ATTEMPTS = 5
+CACHE_DOWN = (RedisError, OSError)
+logger = logging.getLogger(__name__)
 CODE_PAUSE_SECONDS = 15 * 60
 TOO_MANY_CODES = gettext_noop(
     "Too many wrong codes: wait 15 minutes, then enter the code your authenticator app shows."
@@ -201,15 +207,25 @@ def second_factor_verify(*, user: User, code: str) -> Device:
     refused until CODE_PAUSE_SECONDS have passed since the last. Used at login and inside each
     e-signature's transaction."""
     failures_key = f"second-factor-failures:{user.pk}"
-    failures = cache.get(failures_key, 0)
-    if failures >= CODE_ATTEMPTS:
+    try:
+        failures = cache.get(failures_key, 0)
+    except CACHE_DOWN:
+        # Nobody with a second factor could log in or sign while Redis is down: the password's
+        # lockout (axes, in the database) still stands, so wrong codes go uncounted for that time.
+        logger.warning("The cache is unreachable: wrong second-factor codes are not counted")
+        failures = None
+    if failures is not None and failures >= CODE_ATTEMPTS:
         raise ValidationError({"code": gettext(TOO_MANY_CODES)})
     # Codes are read aloud or copied with spaces; recovery codes are lower case, digits have no case.
     device = match_token(user, "".join(code.split()).lower())
+    if failures is not None:
+        with suppress(*CACHE_DOWN):
+            if device is None:
+                cache.set(failures_key, failures + 1, timeout=CODE_PAUSE_SECONDS)
+            else:
+                cache.delete(failures_key)
     if device is None:
-        cache.set(failures_key, failures + 1, timeout=CODE_PAUSE_SECONDS)
         raise ValidationError({"code": gettext(WRONG_CODE)})
-    cache.delete(failures_key)
     if isinstance(device, StaticDevice):
         record_event(
             actor=user,

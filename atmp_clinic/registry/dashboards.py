@@ -11,8 +11,10 @@ registry volume the figures read every visit (2.26 million, over a second), whic
 should wait for. Beat recomputes the registry's figures every few minutes, and withdrawing a
 registry consent drops them at once, so a withdrawn patient never stays in the analyst's figures."""
 
+import logging
 import threading
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -21,6 +23,7 @@ from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from redis.exceptions import RedisError
 
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.accounts.selectors import active_membership
@@ -332,6 +335,9 @@ def dashboard_figures(plans: QuerySet[FollowUpPlan], today: date) -> Dashboard:
 # --- Kept figures ----------------------------------------------------------------------------------
 
 FIGURES_KEPT_FOR = timedelta(minutes=15)  # the oldest figures a page may show
+# Redis down (production), or the file cache's directory failing (make run): pages go on without it.
+CACHE_DOWN = (RedisError, OSError)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -352,21 +358,29 @@ def _figures_key(scope: str, today: date) -> str:
 REGISTRY_GENERATION_KEY = "dashboard-figures:registry-generation"
 
 
-def _compute_and_keep(key: str, plans: QuerySet[FollowUpPlan], today: date) -> KeptDashboard:
+def _compute_and_keep(key: str | None, plans: QuerySet[FollowUpPlan], today: date) -> KeptDashboard:
     kept = KeptDashboard(figures=dashboard_figures(plans, today), as_of=timezone.now())
-    cache.set(key, kept, timeout=FIGURES_KEPT_FOR.total_seconds())
+    if key is not None:
+        with suppress(*CACHE_DOWN):
+            cache.set(key, kept, timeout=FIGURES_KEPT_FOR.total_seconds())
     return kept
 
 
 def kept_dashboard(*, user: User, today: date) -> KeptDashboard | None:
     """The figures of the user's dashboard as of at most FIGURES_KEPT_FOR ago (computed now when
-    none are kept); None when the user has no dashboard."""
+    none are kept, or when the cache is down: slower then, never refused); None when the user has
+    no dashboard."""
     found = _scope(user=user)
     if found is None:
         return None
     scope, plans = found
-    key = _figures_key(scope, today)
-    return cache.get(key) or _compute_and_keep(key, plans, today)
+    try:
+        key = _figures_key(scope, today)
+        kept = cache.get(key)
+    except CACHE_DOWN:
+        logger.warning("The cache is unreachable: dashboard figures computed for this page view")
+        key = kept = None
+    return kept or _compute_and_keep(key, plans, today)
 
 
 def registry_figures_refresh(*, today: date) -> KeptDashboard:
