@@ -76,8 +76,13 @@ def granted_ids(*, user: User | AnonymousUser, model: type[Model], perm: str = "
         "permission__content_type__app_label": opts.app_label,
         "permission__content_type__model": opts.model_name,
     }
-    by_user = user_model.objects.filter(user=user, **permission_filter).values("content_object_id")
-    by_group = group_model.objects.filter(group__user=user, **permission_filter).values("content_object_id")
+    # Unordered: SQLite (make run) refuses an ORDER BY inside a UNION's parts.
+    by_user = user_model.objects.filter(user=user, **permission_filter).order_by().values("content_object_id")
+    by_group = (
+        group_model.objects.filter(group__user=user, **permission_filter)
+        .order_by()
+        .values("content_object_id")
+    )
     return by_user.union(by_group)
 
 

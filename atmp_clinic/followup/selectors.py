@@ -24,10 +24,17 @@ def plans_visible_to(*, user: User) -> QuerySet[FollowUpPlan]:
     # Plans whose patient, or whose exemption request, the user sees: the union of two id lists,
     # each found through an index from the user's grants. As Q(…) | Q(…) of EXISTS filters the
     # planner joined every plan to its administration to test the OR (bench/worklists.py: 57 ms).
-    by_patient = FollowUpPlan.objects.filter(patient__in=granted_ids(user=user, model=Patient)).values("pk")
-    by_request = FollowUpPlan.objects.filter(
-        administration__request__in=granted_ids(user=user, model=ExemptionRequest)
-    ).values("pk")
+    # Unordered: SQLite (make run) refuses an ORDER BY inside a UNION's parts.
+    by_patient = (
+        FollowUpPlan.objects.filter(patient__in=granted_ids(user=user, model=Patient)).order_by().values("pk")
+    )
+    by_request = (
+        FollowUpPlan.objects.filter(
+            administration__request__in=granted_ids(user=user, model=ExemptionRequest)
+        )
+        .order_by()
+        .values("pk")
+    )
     return FollowUpPlan.objects.filter(pk__in=by_patient.union(by_request))
 
 
