@@ -38,12 +38,9 @@ def _direct_permission_models(model: type[Model]) -> tuple[type[Model], type[Mod
     return user_model, group_model
 
 
-def visible_to(*, user: User | AnonymousUser, queryset: QuerySet[M], perm: str = "view") -> QuerySet[M]:
-    """The objects of `queryset` on which `user` holds the object permission `perm`
-    ("view", "change", … or a full codename), granted to them or to one of their groups."""
-    if not user.is_authenticated or not user.is_active:
-        return queryset.none()
-    model = queryset.model
+def _grants(*, user: User, model: type[Model], perm: str) -> tuple[QuerySet, QuerySet]:
+    """The user's own grants and their groups' grants of `perm` ("view", "change", … or a full
+    codename) on objects of `model`."""
     opts = model._meta
     codename = perm if "_" in perm else f"{perm}_{opts.model_name}"
     user_model, group_model = _direct_permission_models(model)
@@ -52,11 +49,22 @@ def visible_to(*, user: User | AnonymousUser, queryset: QuerySet[M], perm: str =
         "permission__content_type__app_label": opts.app_label,
         "permission__content_type__model": opts.model_name,
     }
-    by_user = user_model.objects.filter(content_object=OuterRef("pk"), user=user, **permission_filter)
-    by_group = group_model.objects.filter(
-        content_object=OuterRef("pk"), group__user=user, **permission_filter
+    return (
+        user_model.objects.filter(user=user, **permission_filter),
+        group_model.objects.filter(group__user=user, **permission_filter),
     )
-    return queryset.filter(Exists(by_user) | Exists(by_group))
+
+
+def visible_to(*, user: User | AnonymousUser, queryset: QuerySet[M], perm: str = "view") -> QuerySet[M]:
+    """The objects of `queryset` on which `user` holds the object permission `perm`
+    ("view", "change", … or a full codename), granted to them or to one of their groups."""
+    if not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    by_user, by_group = _grants(user=user, model=queryset.model, perm=perm)
+    return queryset.filter(
+        Exists(by_user.filter(content_object=OuterRef("pk")))
+        | Exists(by_group.filter(content_object=OuterRef("pk")))
+    )
 
 
 def granted_ids(*, user: User | AnonymousUser, model: type[Model], perm: str = "view") -> QuerySet:
@@ -68,22 +76,11 @@ def granted_ids(*, user: User | AnonymousUser, model: type[Model], perm: str = "
     table instead (bench/worklists.py: the clinician's visible plans, 57 ms)."""
     if not user.is_authenticated or not user.is_active:
         return model.objects.none().values("pk")
-    opts = model._meta
-    codename = perm if "_" in perm else f"{perm}_{opts.model_name}"
-    user_model, group_model = _direct_permission_models(model)
-    permission_filter = {
-        "permission__codename": codename,
-        "permission__content_type__app_label": opts.app_label,
-        "permission__content_type__model": opts.model_name,
-    }
+    by_user, by_group = _grants(user=user, model=model, perm=perm)
     # Unordered: SQLite (make run) refuses an ORDER BY inside a UNION's parts.
-    by_user = user_model.objects.filter(user=user, **permission_filter).order_by().values("content_object_id")
-    by_group = (
-        group_model.objects.filter(group__user=user, **permission_filter)
-        .order_by()
-        .values("content_object_id")
+    return (
+        by_user.order_by().values("content_object_id").union(by_group.order_by().values("content_object_id"))
     )
-    return by_user.union(by_group)
 
 
 def get_visible_or_404(
