@@ -161,8 +161,8 @@ def rows_listed(person: dict) -> str:
         sections = worklist_for(user=user, membership=membership)
         listed = ", ".join(f"{len(s.rows)} {s.title.lower()}" for s in sections)
         return f"{listed}; {expedited_report_queue(user=user).count()} expedited reports"
-    sections = clinician_worklist(user=user, today=NOW.date())
-    return ", ".join(f"{len(s.visits)} {s.title.lower()}" for s in sections)
+    sections = clinician_worklist(user=user, today=NOW.date()).sections
+    return ", ".join(f"{len(s.rows)} {s.title.lower()}" for s in sections)
 
 
 def main() -> None:

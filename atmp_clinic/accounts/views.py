@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,9 +17,9 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
 
-from atmp_clinic.exemptions.selectors import worklist_for
+from atmp_clinic.exemptions.selectors import WorklistSection, worklist_for
 from atmp_clinic.followup.forms import reminder_channels_form
-from atmp_clinic.followup.selectors import clinician_worklist, own_upcoming_visits, patients_at_risk
+from atmp_clinic.followup.selectors import clinician_worklist, own_upcoming_visits
 from atmp_clinic.manufacturing.selectors import batches_in_testing, notified_administrations
 from atmp_clinic.registry.selectors import expedited_report_queue
 
@@ -33,6 +34,8 @@ from .selectors import (
     recovery_codes_left,
     second_factor_required,
 )
+
+WORKLIST_ROWS = 10
 
 HOME_TEMPLATES = {
     Role.PHARMACIST: "accounts/home/pharmacist.html",
@@ -72,7 +75,7 @@ def home(request):
             **_follow_up(request, membership),
             "membership": membership,
             "authority": authority,
-            "sections": worklist_for(user=request.user, membership=membership),
+            "sections": paged(request, worklist_for(user=request.user, membership=membership)),
             "administrations": notified_administrations(user=request.user)[:50]
             if membership.role == Role.REVIEWER and organisation.notify_each_administration
             else None,
@@ -80,14 +83,24 @@ def home(request):
     )
 
 
+def paged(request, sections: list[WorklistSection]) -> list[tuple[WorklistSection, Page]]:
+    """Each section of a worklist opens on its most urgent rows, so that what to do now fits the
+    screen (and the page costs the same at any volume); `?<section key>=<page>` pages through it."""
+    return [
+        (section, Paginator(section.rows, WORKLIST_ROWS).get_page(request.GET.get(section.key)))
+        for section in sections
+    ]
+
+
 def _follow_up(request, membership) -> dict:
     """Clinicians see the visits to act on, pharmacists the batches to release, both and the
     authority's reviewers the expedited reports waiting on them; patients their own next visits and
     reminder choices."""
     if membership.role == Role.CLINICIAN:
+        worklist = clinician_worklist(user=request.user, today=timezone.localdate())
         return {
-            "visit_sections": clinician_worklist(user=request.user, today=timezone.localdate()),
-            "at_risk": patients_at_risk(user=request.user),
+            "visit_sections": paged(request, worklist.sections),
+            "at_risk": worklist.at_risk,
             "today": timezone.localdate(),
             "report_queue": expedited_report_queue(user=request.user),
         }

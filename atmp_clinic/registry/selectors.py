@@ -4,7 +4,7 @@ once submitted, by the authority they are addressed to."""
 
 from django.db.models import QuerySet
 
-from atmp_clinic.accounts.models import Role, User
+from atmp_clinic.accounts.models import Membership, Role, User
 from atmp_clinic.accounts.selectors import active_membership
 from atmp_clinic.followup.selectors import plans_visible_to
 
@@ -20,7 +20,10 @@ def adverse_events_visible_to(*, user: User) -> QuerySet[AdverseEvent]:
 
 
 def expedited_reports_visible_to(*, user: User) -> QuerySet[ExpeditedReport]:
-    membership = active_membership(user=user)
+    return _reports_visible_in(active_membership(user=user))
+
+
+def _reports_visible_in(membership: Membership | None) -> QuerySet[ExpeditedReport]:
     if membership is None or membership.organisation_id is None:
         return ExpeditedReport.objects.none()
     if membership.role in (Role.PHARMACIST, Role.CLINICIAN):
@@ -42,7 +45,7 @@ def expedited_report_queue(*, user: User) -> QuerySet[ExpeditedReport]:
         else ExpeditedReport.Status.OPEN
     )
     return (
-        expedited_reports_visible_to(user=user)
+        _reports_visible_in(membership)
         .filter(status=waiting)
         .select_related("adverse_event__patient", "hospital")
         .order_by("due_on", "pk")

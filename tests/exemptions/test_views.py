@@ -1,9 +1,13 @@
 """The request pages: who sees what, and each step taken through the browser's forms."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from atmp_clinic.exemptions import services
 from atmp_clinic.exemptions.models import ExemptionRequest, State
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
@@ -15,6 +19,7 @@ from tests.exemptions.conftest import (
     new_draft,
     ready_for_decision,
     submitted,
+    under_assessment,
     user,
 )
 
@@ -184,7 +189,6 @@ def test_a_late_second_decision_gets_the_conflict_message_not_a_404():
 
 def test_four_eyes_refusal_is_explained():
     from atmp_clinic.accounts.models import Organisation, Role
-    from atmp_clinic.exemptions import services
     from tests.factories import member
 
     both = member(role=Role.REVIEWER, organisation=Organisation.objects.get(kind="authority", country="NL"),
@@ -230,8 +234,6 @@ def test_decider_worklist_shows_what_is_ready_for_decision():
 
 
 def test_pharmacist_worklist_puts_returned_requests_first():
-    from atmp_clinic.exemptions import services
-
     returned = services.request_return(actor=user("reviewer"), request=submitted(), reasons="Add the CV.")
     page = client_for("pharmacist").get(reverse("home")).content.decode()
     assert (
@@ -244,6 +246,40 @@ def test_pharmacist_worklist_puts_returned_requests_first():
 def test_clinician_worklist_shows_requests_to_sign():
     draft = new_draft()
     assert draft.reference in client_for("clinician").get(reverse("home")).content.decode()
+
+
+def section_of(page: str, key: str) -> str:
+    start = page.index(f'id="{key}"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_the_validation_queue_opens_on_the_ten_most_urgent_and_pages_through_the_rest():
+    waiting = [submitted() for _ in range(11)]
+    late = waiting[5]  # submitted long ago: its validation is overdue
+    ExemptionRequest.objects.filter(pk=late.pk).update(submitted_at=timezone.now() - timedelta(days=60))
+    client = client_for("reviewer")
+    first = section_of(client.get(reverse("home")).content.decode(), "to-validate")
+    assert first.count("/requests/") == 10 and "1–10 of " in first
+    assert first.index("/requests/") == first.index(f"/requests/{late.pk}/")  # overdue first
+    second = section_of(client.get(reverse("home"), {"to-validate": 2}).content.decode(), "to-validate")
+    assert 1 <= second.count("/requests/") <= 10 and "11–" in second
+    assert all((r.reference in first) != (r.reference in second) for r in waiting)  # each on one page
+
+
+def test_an_assessor_no_longer_sees_a_request_they_assessed_the_other_assessor_still_does():
+    request = under_assessment()
+    services.assessment_record(
+        actor=user("assessor"), request=request, kind="quality", report="Adequate.", recommendation="approve"
+    )
+    mine = section_of(client_for("assessor").get(reverse("home")).content.decode(), "to-assess")
+    theirs = section_of(client_for("assessor2").get(reverse("home")).content.decode(), "to-assess")
+    assert request.reference not in mine and request.reference in theirs
+
+
+def test_the_queue_lists_nothing_of_another_authority():
+    request = submitted()
+    page = client_for("reviewer_b").get(reverse("home")).content.decode()
+    assert request.reference not in page
 
 
 def test_worklist_queries_do_not_grow_with_requests(django_assert_max_num_queries):

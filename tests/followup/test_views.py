@@ -182,5 +182,12 @@ def test_the_clinician_worklist_takes_a_fixed_number_of_queries(plan):
         FollowUpPlan.objects.filter(pk=plan.pk).update(at_risk_since=timezone.localdate())
         with CaptureQueriesContext(connection) as after:
             html = client.get(reverse("home")).content.decode()
-    assert "Extra 9" in html and "at risk of loss" in html
+    assert "at risk of loss" in html
+    overdue = []  # the section's pages, followed to the last
+    with noon(day_7.due_on + timedelta(days=1)):
+        while not overdue or 'rel="next"' in overdue[-1]:
+            page = client.get(reverse("home"), {"visits-overdue": len(overdue) + 1}).content.decode()
+            overdue.append(section(page, "visits-overdue"))
+    assert all(sum(f"Extra {n}<" in shown for shown in overdue) == 1 for n in range(10))  # each on one page
+    assert all(shown.count("/visits/") <= 10 for shown in overdue)
     assert len(after.captured_queries) == len(before.captured_queries) <= 20
