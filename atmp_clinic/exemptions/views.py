@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -80,6 +81,8 @@ EVENT_LABELS = {
     "administration_corrected": _("Administration record corrected"),
 }
 # Steps that end or undo something: shown as secondary buttons, never as the obvious next step.
+REQUESTS_PER_PAGE = 50
+
 UNDOING_STEPS = {"return", "withdraw", "suspend", "revoke"}
 
 
@@ -105,11 +108,16 @@ def request_list(request):
     if request.GET.get("overdue") == "1":
         rows = [row for row in rows if row[1] and row[1].is_overdue]
     is_authority = bool(request.membership) and request.membership.role == Role.REVIEWER
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "exemptions/request_list.html",
         {
-            "rows": by_due_date(rows) if is_authority else rows,
+            "page": Paginator(by_due_date(rows) if is_authority else rows, REQUESTS_PER_PAGE).get_page(
+                request.GET.get("page")
+            ),
+            "query": query.urlencode(),
             "states": [(value, label, counts.get(value, 0)) for value, label in State.choices],
             "state": state,
             "overdue": request.GET.get("overdue") == "1",

@@ -266,6 +266,17 @@ def test_the_validation_queue_opens_on_the_ten_most_urgent_and_pages_through_the
     assert all((r.reference in first) != (r.reference in second) for r in waiting)  # each on one page
 
 
+def test_the_request_list_pages_through_its_rows_keeping_the_filter():
+    from atmp_clinic.exemptions.views import REQUESTS_PER_PAGE
+
+    drafts = [new_draft() for _ in range(REQUESTS_PER_PAGE + 1)]
+    client = client_for("pharmacist")
+    first = client.get(reverse("request-list"), {"state": "draft"}).content.decode()
+    assert f"1–{REQUESTS_PER_PAGE} of " in first and "?state=draft&amp;page=2" in first
+    second = client.get(reverse("request-list"), {"state": "draft", "page": 2}).content.decode()
+    assert all((d.reference in first) != (d.reference in second) for d in drafts)  # each on one page
+
+
 def test_an_assessor_no_longer_sees_a_request_they_assessed_the_other_assessor_still_does():
     request = under_assessment()
     services.assessment_record(
