@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.e2e.conftest import Person
+from tests.e2e.conftest import ARTIFACTS, Person
 from tests.followup.conftest import enrolled_patient, plan_for
 from tests.registry.test_services import SERIOUS_REACTION, adverse_event
 
@@ -99,12 +99,13 @@ def test_who_printed_a_record_is_shown_only_on_paper(site, browser):
     assert not on_screen
 
 
-def test_a_printed_request_has_the_record_and_no_navigation(site, browser, tmp_path):
+def test_a_printed_request_has_the_record_and_no_navigation(site, browser):
     built = records()
     clinician = Person(browser, site, "clinician")
     clinician.page.goto(site + RECORD_PAGES["exemptions/request_detail.html"](built))
     clinician.page.emulate_media(media="print")
-    pdf = tmp_path / "request.pdf"
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = ARTIFACTS / "print-request-detail.pdf"  # kept beside the screenshots, to look at
     pdf.write_bytes(clinician.page.pdf(format="A4"))
     clinician.close()
     text = subprocess.run(
