@@ -7,6 +7,7 @@ from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
 
 from .models import AssessmentKind, ExemptionRequest, FollowUpTemplate, Outcome, Recommendation
+from .selectors import REQUEST_SECTIONS, FormProgress
 from .services import EDITABLE_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -80,6 +81,16 @@ class RequestForm(forms.ModelForm):
             del self.fields["product"]
         else:
             self.fields["manufacturing_authorisation"].initial = hospital.manufacturing_authorisation_number
+
+    def sections(self, progress: FormProgress | None = None) -> list[tuple[str, str, list, bool | None]]:
+        """(id, title, bound fields, complete) per section with fields on this form, for fieldsets;
+        complete is None while the request is not saved yet."""
+        return [
+            (key, title, [self[name] for name in names if name in self.fields],
+             progress.is_complete(key) if progress else None)
+            for key, title, names in REQUEST_SECTIONS
+            if any(name in self.fields for name in names)
+        ]  # fmt: skip
 
 
 class CommentForm(forms.Form):

@@ -1,7 +1,7 @@
 """Reads about requests: who sees which, and the authority's review clock."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from atmp_clinic.accounts.models import User
 from atmp_clinic.accounts.selectors import visible_to
 
-from .models import IN_REVIEW_STATES, Assessment, ExemptionRequest, InformationRequest, State
+from .models import CRITERIA, IN_REVIEW_STATES, Assessment, ExemptionRequest, InformationRequest, State
+from .services import missing_for_submission
 
 
 def requests_visible_to(*, user: User) -> QuerySet[ExemptionRequest]:
@@ -154,3 +155,49 @@ def worklist_for(*, user: User, membership) -> list[WorklistSection]:
             rows(lambda r: r.state == State.READY_FOR_DECISION),
         ))  # fmt: skip
     return sections
+
+
+@dataclass(frozen=True)
+class FormProgress:
+    """How far a long form is, section by section: (id, title, complete) in the form's order."""
+
+    sections: list[tuple[str, str, bool]]
+    missing_reasons: dict[str, str] = field(default_factory=dict)  # what stops completion, by field
+
+    @property
+    def total(self) -> int:
+        return len(self.sections)
+
+    @property
+    def complete(self) -> int:
+        return sum(done for _, _, done in self.sections)
+
+    @property
+    def missing(self) -> list[str]:
+        return [title for _, title, done in self.sections if not done]
+
+    def is_complete(self, section: str) -> bool:
+        return any(done for key, _, done in self.sections if key == section)
+
+
+# The request form's sections, each with the fields it holds; a section is complete when nothing
+# submission needs is missing from it (missing_for_submission, the rule submitting enforces).
+REQUEST_SECTIONS = (
+    ("patient", _("Patient and product"), ("patient", "product")),
+    ("kind", _("Kind of request"), ("kind", "modifies")),
+    ("indication", _("Indication and unmet need"),
+     ("indication_code", "indication", "unmet_need", "not_otherwise_available")),
+    ("criteria", _("Hospital-exemption criteria"), tuple(CRITERIA)),
+    ("treatment", _("Treatment"), ("dose", "route", "frequency", "batches_expected", "planned_administration_date")),
+    ("manufacturing", _("Manufacturing and quality"),
+     ("manufacturing_site", "manufacturing_authorisation", "qualified_person", "quality_summary")),
+    ("safety", _("Pharmacovigilance and follow-up"), ("pharmacovigilance", "follow_up_plan")),
+    ("physician", _("Responsible physician"), ("responsible_physician",)),
+)  # fmt: skip
+
+
+def request_progress(*, request: ExemptionRequest) -> FormProgress:
+    missing = missing_for_submission(request=request)
+    return FormProgress(
+        [(key, title, not missing.keys() & set(names)) for key, title, names in REQUEST_SECTIONS], missing
+    )

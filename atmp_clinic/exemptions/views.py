@@ -23,7 +23,7 @@ from atmp_clinic.manufacturing.selectors import chain_of
 from . import services
 from .forms import STEP_FORMS, AttachmentForm, RequestForm
 from .models import APPROVED_STATES, Decision, ExemptionRequest, State
-from .selectors import by_due_date, requests_visible_to, review_clock, with_clocks
+from .selectors import by_due_date, request_progress, requests_visible_to, review_clock, with_clocks
 
 # Each step of the page, and the service that takes it.
 STEPS = {
@@ -141,7 +141,7 @@ def request_create(request):
         else:
             messages.success(request, _("Draft %(reference)s saved.") % {"reference": created.reference})
             return redirect("request-detail", pk=created.pk)
-    return render(request, "exemptions/request_form.html", {"form": form})
+    return render(request, "exemptions/request_form.html", {"form": form, "sections": form.sections()})
 
 
 @login_required
@@ -156,6 +156,8 @@ def request_edit(request, pk: int):
             % {"reference": exemption.reference, "state": exemption.get_state_display().lower()},
         )
         return redirect("request-detail", pk=exemption.pk)
+    # As saved, before the form writes what was typed onto the instance.
+    progress = request_progress(request=exemption)
     form = RequestForm(request.POST or None, instance=exemption, hospital=exemption.hospital)
     if request.method == "POST" and form.is_valid():
         try:
@@ -167,7 +169,13 @@ def request_edit(request, pk: int):
         else:
             messages.success(request, _("Changes saved."))
             return redirect("request-detail", pk=exemption.pk)
-    return render(request, "exemptions/request_form.html", {"form": form, "exemption": exemption})
+    context = {
+        "form": form,
+        "exemption": exemption,
+        "progress": progress,
+        "sections": form.sections(progress),
+    }
+    return render(request, "exemptions/request_form.html", context)
 
 
 def _visible(request, pk: int) -> ExemptionRequest:
@@ -211,6 +219,9 @@ def _render_detail(
         for step in steps
     ]
     decision = getattr(exemption, "decision", None)
+    progress = (
+        request_progress(request=exemption) if exemption.state in (State.DRAFT, State.RETURNED) else None
+    )
     context = {
         "chain": chain_of(request=exemption) if decision else [],
         "follow_up_plan": FollowUpPlan.objects.filter(administration__request=exemption).first()
@@ -223,9 +234,8 @@ def _render_detail(
         "exemption": exemption,
         "has_dossier": dossier.is_available(exemption),
         "clock": review_clock(request=exemption),
-        "missing": services.missing_for_submission(request=exemption)
-        if exemption.state in (State.DRAFT, State.RETURNED)
-        else {},
+        "missing": progress.missing_reasons if progress else {},
+        "progress": progress,
         "physician_signed": services.physician_signature_is_current(request=exemption),
         "assessments": exemption.assessments.select_related("assessor"),
         "information_requests": exemption.information_requests.select_related("asked_by", "answered_by"),

@@ -7,6 +7,14 @@ from atmp_clinic.patients.models import ConsentKind, Patient
 from .models import Modality
 
 
+def drafting(form: forms.BaseForm) -> forms.BaseForm:
+    """The form for saving a draft: nothing is required, so only what cannot be read (a date that is
+    not a date, a number out of range) stops the save; recording it later checks everything."""
+    for field in form.fields.values():
+        field.required = False
+    return form
+
+
 class VisitRecordForm(forms.Form):
     performed_on = forms.DateField(label=_("Date of the visit"), widget=DATE_INPUT)
     out_of_window_reason = forms.CharField(

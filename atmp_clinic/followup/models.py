@@ -251,3 +251,30 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return self.idempotency_key
+
+
+class VisitDraft(models.Model):
+    """A clinician's unfinished form for a visit (the record of the visit, or its outcome), kept as
+    typed until it is recorded or discarded. It is not a clinical record: the visit's status, its
+    audit trail, the registry and exports never read it; only its author, in its hospital, sees it."""
+
+    class Form(models.TextChoices):
+        RECORD = "record", _("Record of the visit")
+        OUTCOME = "outcome", _("Outcome of the visit")
+
+    visit = models.ForeignKey(FollowUpVisit, on_delete=models.CASCADE, related_name="drafts")
+    form = models.CharField(max_length=10, choices=Form.choices)
+    author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    hospital = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    data = models.JSONField(default=dict, help_text=_("The form's values as typed, by field name."))
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit", "form", "author"], name="one_draft_per_visit_form_author"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_form_display()} draft of visit {self.visit_id}"

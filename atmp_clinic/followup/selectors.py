@@ -14,7 +14,7 @@ from atmp_clinic.exemptions.models import ExemptionRequest
 from atmp_clinic.exemptions.selectors import WorklistSection
 from atmp_clinic.patients.models import Patient
 
-from .models import FollowUpPlan, FollowUpVisit, OutboxMessage
+from .models import FollowUpPlan, FollowUpVisit, OutboxMessage, VisitDraft
 
 MISSED_SHOWN_FOR = timedelta(days=90)
 
@@ -147,3 +147,14 @@ def own_upcoming_visits(*, user: User) -> QuerySet[FollowUpVisit]:
 
 def visit_messages(*, visit: FollowUpVisit) -> QuerySet[OutboxMessage]:
     return visit.messages.order_by("created_at")
+
+
+def visit_draft_for(*, user: User, visit: FollowUpVisit, form: str) -> VisitDraft | None:
+    """The user's own draft of a visit's form, saved in the hospital they work for now: a draft is
+    never shown to a colleague, nor to the same person once they work elsewhere."""
+    membership = active_membership(user=user)
+    if membership is None:
+        return None
+    return VisitDraft.objects.filter(
+        visit=visit, form=form, author=user, hospital=membership.organisation_id
+    ).first()

@@ -3,11 +3,14 @@ template and duration the authority's decision names; the hospital's clinicians 
 reschedule its visits; the authority may lengthen it; death or withdrawn consent ends it. Every
 change is audited, and nothing is deleted: ended plans keep their cancelled visits."""
 
+import json
+import logging
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -26,8 +29,11 @@ from .models import (
     Modality,
     OffsetUnit,
     OutboxMessage,
+    VisitDraft,
 )
 from .selectors import may_amend_plan
+
+logger = logging.getLogger(__name__)
 
 # An extra visit the authority asks for records at least how the patient is and what happened.
 EXTRA_VISIT_COLLECTS = ["vital_status", "adverse_events"]
@@ -214,12 +220,48 @@ def visit_record(
     visit.recorded_by, visit.recorded_at = actor, timezone.now()
     visit.save()
     _cancel_pending_reminders([visit], why="The visit took place.")
+    drafts_discard(visit=visit, form=VisitDraft.Form.RECORD)
     record_event(
         actor=actor, obj=visit, action="visit_recorded", before=before, after=_snapshot(visit),
         reason=visit.out_of_window_reason,
     )  # fmt: skip
     _update_risk(plan=plan, actor=actor, today=today)
     return visit
+
+
+# The state a visit must be in for each form to be drafted: the same as for recording it.
+DRAFTABLE_STATUSES = {
+    VisitDraft.Form.RECORD: (FollowUpVisit.Status.SCHEDULED, FollowUpVisit.Status.MISSED),
+    VisitDraft.Form.OUTCOME: (FollowUpVisit.Status.COMPLETED,),
+}
+
+
+@transaction.atomic
+def visit_draft_save(*, actor: User, visit: FollowUpVisit, form: str, data: dict) -> VisitDraft:
+    """Keep a clinician's form as typed, complete or not, to finish later. Saving a draft changes
+    nothing about the visit, so it writes no audit event (the trail holds what was recorded, and the
+    recording is audited when it happens); the draft row says who saved it and when."""
+    visit = _locked_visit(visit)
+    _require_clinician(actor, visit)
+    _require_open(visit, *DRAFTABLE_STATUSES[form])
+    draft, _ = VisitDraft.objects.update_or_create(
+        visit=visit,
+        form=form,
+        author=actor,
+        defaults={
+            "hospital": visit.plan.patient.hospital,
+            # Dates and decimals as the text the form's widgets show, so the draft reloads as typed.
+            "data": json.loads(json.dumps(data, cls=DjangoJSONEncoder)),
+            "saved_at": timezone.now(),
+        },
+    )
+    logger.info("visit %s: %s draft saved by user %s", visit.pk, form, actor.pk)
+    return draft
+
+
+def drafts_discard(*, visit: FollowUpVisit, form: str) -> None:
+    """Once a form is recorded, everyone's draft of it is out of date."""
+    VisitDraft.objects.filter(visit=visit, form=form).delete()
 
 
 @transaction.atomic

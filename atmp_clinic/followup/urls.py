@@ -8,6 +8,7 @@ STEP = "|".join(views.VISIT_STEPS)
 urlpatterns = [
     path("visits/<int:pk>/", views.visit_detail, name="visit-detail"),
     re_path(rf"^visits/(?P<pk>[0-9]+)/(?P<step>{STEP})/$", views.visit_step, name="visit-step"),
+    path("visits/<int:pk>/record/draft/", views.visit_record_draft, name="visit-record-draft"),
     path("plans/<int:pk>/", views.plan_detail, name="plan-detail"),
     path("plans/<int:pk>/amend/", views.plan_amend, name="plan-amend"),
     path("plans/<int:pk>/schedule.pdf", views.plan_schedule_pdf, name="plan-schedule"),

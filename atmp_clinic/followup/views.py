@@ -19,13 +19,21 @@ from atmp_clinic.registry.views import plan_adverse_events_context, visit_outcom
 
 from . import services
 from .calendar import visits_calendar
-from .forms import PlanAmendForm, ReminderChannelsForm, VisitMissedForm, VisitRecordForm, VisitRescheduleForm
-from .models import FollowUpPlan, FollowUpVisit
+from .forms import (
+    PlanAmendForm,
+    ReminderChannelsForm,
+    VisitMissedForm,
+    VisitRecordForm,
+    VisitRescheduleForm,
+    drafting,
+)
+from .models import FollowUpPlan, FollowUpVisit, VisitDraft
 from .selectors import (
     may_amend_plan,
     may_change_visit,
     own_upcoming_visits,
     plans_visible_to,
+    visit_draft_for,
     visit_messages,
     visits_visible_to,
 )
@@ -71,14 +79,26 @@ def _visit_steps(request, visit: FollowUpVisit) -> tuple[str, ...]:
 @login_required
 def visit_detail(request, pk: int, *, failed_step: str = "", failed_form=None, status: int = 200):
     visit = _visible_visit(request, pk)
-    steps = [
-        (step, VISIT_STEPS[step][0], failed_form if step == failed_step else VISIT_STEPS[step][1]())
-        for step in _visit_steps(request, visit)
-    ]
+    available = _visit_steps(request, visit)
+    # The record of the visit can be kept as a draft: the clinician's own comes back as they left it.
+    draft = (
+        visit_draft_for(user=request.user, visit=visit, form=VisitDraft.Form.RECORD)
+        if "record" in available
+        else None
+    )
+    steps = []
+    for step in available:
+        label, form_class, _service = VISIT_STEPS[step]
+        if step == failed_step:
+            form = failed_form
+        else:
+            form = form_class(initial=draft.data) if step == "record" and draft else form_class()
+        steps.append((step, label, form))
     context = {
         "visit": visit,
         "plan": visit.plan,
         "steps": steps,
+        "record_draft": draft,
         "events": trail(obj=visit),
         "reminders": visit_messages(visit=visit),
         **visit_outcome_context(request, visit),
@@ -100,6 +120,25 @@ def visit_step(request, pk: int, step: str):
         messages.success(request, _("%(step)s: done.") % {"step": label})
         return redirect("visit-detail", pk=visit.pk)
     return visit_detail(request, pk, failed_step=step, failed_form=form, status=400)
+
+
+@login_required
+@require_POST
+def visit_record_draft(request, pk: int):
+    """Keep the record of the visit as typed, to finish later; the visit stays as it is."""
+    visit = _visible_visit(request, pk)
+    if "record" not in _visit_steps(request, visit):
+        raise Http404
+    form = drafting(VisitRecordForm(request.POST))
+    if form.is_valid() and _guarded(
+        form,
+        lambda: services.visit_draft_save(
+            actor=request.user, visit=visit, form=VisitDraft.Form.RECORD, data=form.cleaned_data
+        ),
+    ):
+        messages.success(request, _("Draft saved. The visit is not recorded until you record it."))
+        return redirect("visit-detail", pk=visit.pk)
+    return visit_detail(request, pk, failed_step="record", failed_form=form, status=400)
 
 
 def _visible_plan(request, pk: int) -> FollowUpPlan:

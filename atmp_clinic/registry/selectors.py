@@ -6,9 +6,12 @@ from django.db.models import QuerySet
 
 from atmp_clinic.accounts.models import Membership, Role, User
 from atmp_clinic.accounts.selectors import active_membership
+from atmp_clinic.exemptions.selectors import FormProgress
+from atmp_clinic.followup.models import FollowUpVisit
 from atmp_clinic.followup.selectors import plans_visible_to
 
-from .models import AdverseEvent, ExpeditedReport, OutcomeRecord
+from .models import AdverseEvent, ExpeditedReport, OutcomeRecord, Section
+from .services import SECTION_FIELDS, visit_sections
 
 
 def outcomes_visible_to(*, user: User) -> QuerySet[OutcomeRecord]:
@@ -49,4 +52,32 @@ def expedited_report_queue(*, user: User) -> QuerySet[ExpeditedReport]:
         .filter(status=waiting)
         .select_related("adverse_event__patient", "hospital")
         .order_by("due_on", "pk")
+    )
+
+
+def _given(value) -> bool:
+    return value not in (None, "", [])
+
+
+def _section_complete(section: str, values: dict) -> bool:
+    """A section is complete when it says what the registry needs from it: the vital status (with the
+    date of death for a death), any laboratory result (not every test is done at every visit), and
+    every answer of the other sections (EQ-5D-5L is scored only whole)."""
+    if section == Section.VITAL_STATUS:
+        status = values.get("vital_status")
+        return _given(status) and (
+            status != OutcomeRecord.VitalStatus.DEAD or _given(values.get("date_of_death"))
+        )
+    if section == Section.LABORATORY:
+        return any(_given(values.get(name)) for name in SECTION_FIELDS[section])
+    return all(_given(values.get(name)) for name in SECTION_FIELDS[section])
+
+
+def outcome_progress(*, visit: FollowUpVisit, values: dict) -> FormProgress:
+    """How far the outcome form of a visit is, from the values typed (a draft's or a form's)."""
+    return FormProgress(
+        [
+            (section, Section(section).label, _section_complete(section, values))
+            for section in visit_sections(visit)
+        ]
     )

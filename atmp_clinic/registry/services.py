@@ -17,7 +17,8 @@ from django.utils.translation import gettext, gettext_noop
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.accounts.selectors import has_role_in
 from atmp_clinic.audit.services import record_event
-from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
+from atmp_clinic.followup import services as followup_services
+from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit, VisitDraft
 from atmp_clinic.patients import services as patient_services
 
 from .grading import CrsCriteria, IcansCriteria, eq5d5l_profile, grade_crs, grade_icans
@@ -128,6 +129,7 @@ def outcome_record(*, actor: User, visit: FollowUpVisit, **fields) -> OutcomeRec
     outcome = OutcomeRecord(visit=visit, patient=patient, recorded_by=actor, **given)
     outcome.full_clean(exclude=["visit", "patient", "recorded_by"])
     outcome.save()
+    followup_services.drafts_discard(visit=visit, form=VisitDraft.Form.OUTCOME)
     record_event(actor=actor, obj=outcome, action="outcome_recorded", after=given)
     if outcome.vital_status == OutcomeRecord.VitalStatus.DEAD and not patient.date_of_death:
         patient_services.patient_record_death(

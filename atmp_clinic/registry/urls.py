@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("visits/<int:pk>/outcome/", views.visit_outcome, name="visit-outcome"),
+    path("visits/<int:pk>/outcome/draft/", views.visit_outcome_draft, name="visit-outcome-draft"),
     path("plans/<int:pk>/adverse-events/new/", views.adverse_event_new, name="adverse-event-new"),
     path("adverse-events/<int:pk>/", views.adverse_event_detail, name="adverse-event-detail"),
     path("expedited-reports/<int:pk>/", views.expedited_report_detail, name="expedited-report-detail"),

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -11,13 +11,25 @@ from atmp_clinic.accounts.models import Role
 from atmp_clinic.accounts.selectors import has_role_in
 from atmp_clinic.audit.selectors import trail
 from atmp_clinic.exemptions.views import add_errors
-from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
-from atmp_clinic.followup.selectors import may_change_visit, plans_visible_to, visits_visible_to
+from atmp_clinic.followup import services as followup_services
+from atmp_clinic.followup.forms import drafting
+from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit, VisitDraft
+from atmp_clinic.followup.selectors import (
+    may_change_visit,
+    plans_visible_to,
+    visit_draft_for,
+    visits_visible_to,
+)
 
 from . import grading, services
 from .forms import AdverseEventForm, OutcomeForm, ReportSubmitForm
 from .models import AdverseEvent, ExpeditedReport, ExportJob, OutcomeRecord, Seriousness, SpecialInterest
-from .selectors import adverse_events_visible_to, expedited_reports_visible_to, outcomes_visible_to
+from .selectors import (
+    adverse_events_visible_to,
+    expedited_reports_visible_to,
+    outcome_progress,
+    outcomes_visible_to,
+)
 
 # How each ASTCT criterion reads on the event's page: its label and, for a choice, the choice's labels.
 CRITERIA_LABELS = {
@@ -70,21 +82,49 @@ def visit_outcome_context(request, visit: FollowUpVisit) -> dict:
     """What templates/registry/_visit_outcome.html needs on the visit page: the recorded outcome, and
     the form to record it for the hospital's clinicians while there is none."""
     outcome = outcomes_visible_to(user=request.user).filter(visit=visit).first()
-    form = OutcomeForm(visit=visit) if _may_record_outcome(request, visit, outcome) else None
-    return {"outcome": outcome, "outcome_form": form}
+    if not _may_record_outcome(request, visit, outcome):
+        return {"outcome": outcome, "outcome_form": None}
+    # The clinician's own draft comes back as they left it, with how far it is.
+    draft = visit_draft_for(user=request.user, visit=visit, form=VisitDraft.Form.OUTCOME)
+    values = draft.data if draft else {}
+    return {
+        "outcome": outcome,
+        "outcome_form": OutcomeForm(visit=visit, initial=values),
+        "outcome_draft": draft,
+        "outcome_progress": outcome_progress(visit=visit, values=values),
+    }
+
+
+def _outcome_visit_or_redirect(request, pk: int) -> tuple[FollowUpVisit, HttpResponse | None]:
+    """The visit whose outcome is being written, or where to send someone whose outcome is recorded."""
+    visits = visits_visible_to(user=request.user).select_related("plan__patient__hospital")
+    visit = get_object_or_404(visits, pk=pk)
+    if not may_change_visit(user=request.user, visit=visit):
+        raise Http404
+    if OutcomeRecord.objects.filter(visit=visit).exists():
+        messages.error(request, _("This visit's outcome is already recorded."))
+        return visit, redirect("visit-detail", pk=visit.pk)
+    return visit, None
+
+
+def _refused_outcome(request, visit: FollowUpVisit, form: OutcomeForm) -> HttpResponse:
+    # The visit page belongs to follow-up; the refused form comes back on a page of its own, as typed.
+    context = {
+        "visit": visit,
+        "plan": visit.plan,
+        "outcome": None,
+        "outcome_form": form,
+        "outcome_progress": outcome_progress(visit=visit, values=getattr(form, "cleaned_data", {})),
+    }
+    return render(request, "registry/outcome_form.html", context, status=400)
 
 
 @login_required
 @require_POST
 def visit_outcome(request, pk: int):
-    visits = visits_visible_to(user=request.user).select_related("plan__patient__hospital")
-    visit = get_object_or_404(visits, pk=pk)
-    outcome = OutcomeRecord.objects.filter(visit=visit).first()
-    if not may_change_visit(user=request.user, visit=visit):
-        raise Http404
-    if outcome is not None:
-        messages.error(request, _("This visit's outcome is already recorded."))
-        return redirect("visit-detail", pk=visit.pk)
+    visit, recorded = _outcome_visit_or_redirect(request, pk)
+    if recorded:
+        return recorded
     form = OutcomeForm(request.POST, visit=visit)
     if form.is_valid() and _guarded(
         lambda: services.outcome_record(actor=request.user, visit=visit, **form.outcome()),
@@ -92,9 +132,27 @@ def visit_outcome(request, pk: int):
     ):
         messages.success(request, _("The visit's outcome is recorded."))
         return redirect("visit-detail", pk=visit.pk)
-    # The visit page belongs to follow-up; the refused form comes back on a page of its own, as typed.
-    context = {"visit": visit, "plan": visit.plan, "outcome": None, "outcome_form": form}
-    return render(request, "registry/outcome_form.html", context, status=400)
+    return _refused_outcome(request, visit, form)
+
+
+@login_required
+@require_POST
+def visit_outcome_draft(request, pk: int):
+    """Keep the outcome form as typed, incomplete if need be: it is not recorded, so the registry and
+    its exports do not see it, until the clinician records it."""
+    visit, recorded = _outcome_visit_or_redirect(request, pk)
+    if recorded:
+        return recorded
+    form = drafting(OutcomeForm(request.POST, visit=visit))
+    if form.is_valid() and _guarded(
+        lambda: followup_services.visit_draft_save(
+            actor=request.user, visit=visit, form=VisitDraft.Form.OUTCOME, data=form.cleaned_data
+        ),
+        lambda error: add_errors(form, error),
+    ):
+        messages.success(request, _("Draft saved. The outcome is not recorded until you record it."))
+        return redirect("visit-detail", pk=visit.pk)
+    return _refused_outcome(request, visit, form)
 
 
 # --- Adverse events --------------------------------------------------------------------------------
