@@ -343,11 +343,13 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "visit-step": Rule(
         staff(Role.CLINICIAN), lambda side: {"pk": side.visit.pk, "step": "record"}, method="post"
     ),
+    "visit-record-draft": Rule(staff(Role.CLINICIAN), pk("visit"), method="post"),
     "own-calendar": Rule(role_is(Role.PATIENT)),
     "own-schedule": Rule(role_is(Role.PATIENT)),
     "own-reminder-channels": Rule(role_is(Role.PATIENT), method="post"),
     # --- Registry ---
     "visit-outcome": Rule(staff(Role.CLINICIAN), pk("visit"), method="post"),
+    "visit-outcome-draft": Rule(staff(Role.CLINICIAN), pk("visit"), method="post"),
     "adverse-event-new": Rule(staff(Role.CLINICIAN), pk("plan")),
     "adverse-event-detail": Rule(sees_follow_up, pk("event")),
     "expedited-report-detail": (
