@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.utils import dateformat, timezone, translation
+from django.utils.formats import date_format
 
 from atmp_clinic.accounts.demo import DEMO_PASSWORD
 from atmp_clinic.accounts.models import User
@@ -123,6 +124,11 @@ def long_date(day, language: str) -> str:
     """A date as the patient's page writes it in `language`."""
     with translation.override(language):
         return dateformat.format(day, translation.gettext("l j F Y"))
+
+
+def short_date(day, language: str) -> str:
+    with translation.override(language):
+        return date_format(day, "SHORT_DATE_FORMAT")
 
 
 def download(page, click) -> bytes:
@@ -356,7 +362,9 @@ def test_the_whole_story_each_step_its_own_user(site, browser, smtp_server, lang
         page.get_by_label(t("Term")).fill("Cytokine release syndrome")
         page.get_by_label(t("Cytokine release syndrome (ASTCT)")).check()
         page.get_by_label(t("Onset")).fill((day_0 + timedelta(days=5)).isoformat())
-        page.get_by_label(t("Reported at visit")).select_option(label=f"Day 7, {day_7.due_on:%d %b %Y}")
+        page.get_by_label(t("Reported at visit")).select_option(
+            label=f"Day 7, {short_date(day_7.due_on, language)}"
+        )
         page.get_by_label(t("Fever ≥ 38.0 °C attributable to CRS")).check()
         page.get_by_label(t("Hypotension")).check()
         page.get_by_label(t("Relatedness to the product")).select_option(label=t("Probable"))
