@@ -157,8 +157,9 @@ def test_a_page_without_a_choice_stays_english(client, clinician):
     assert "Worklist" in page
 
 
-def test_the_switcher_names_each_language_in_itself(client):
-    page = client.get(reverse("login")).content.decode()
+@pytest.mark.parametrize("language", ["en", "de", "fr"])
+def test_the_switcher_names_each_language_in_itself(client, language):
+    page = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
     for name in ("English", "Deutsch", "Español", "Français"):
         assert f">{name}</button>" in page
 

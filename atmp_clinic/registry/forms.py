@@ -4,6 +4,7 @@ the services decide what is allowed."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
@@ -283,7 +284,11 @@ class AdverseEventForm(forms.Form):
         self.visits = {visit.pk: visit for visit in done}
         self.fields["visit"].choices = [
             ("", _("— between visits —")),
-            *((pk, f"{visit.label}, {visit.performed_on:%d %b %Y}") for pk, visit in self.visits.items()),
+            # The date as the page's language writes it: strftime gave "12 Dec 2026" on German pages too.
+            *(
+                (pk, f"{visit.label}, {date_format(visit.performed_on, 'SHORT_DATE_FORMAT')}")
+                for pk, visit in self.visits.items()
+            ),
         ]
 
     def fieldsets(self) -> list[tuple[str, str, str, list]]:

@@ -130,6 +130,11 @@ def test_the_decider_amends_the_plan_from_its_page(plan):
     )
 
 
+def test_a_german_decider_reads_the_amendment_form_in_german(plan):
+    page = client_for("decider").get(reverse("plan-detail", args=[plan.pk]), HTTP_ACCEPT_LANGUAGE="de")
+    assert "Plan ändern" in page.content.decode() and b"Amend the plan" not in page.content
+
+
 def test_the_patient_portal_shows_only_their_own_visits(demo):
     own = user("patient").patient.follow_up_plans.get()
     other = plan_for(enrolled_patient())
