@@ -21,7 +21,6 @@ from base64 import b32decode
 from collections import defaultdict
 
 import pytest
-from django.db import transaction
 from django.urls import reverse
 from django_otp.oath import TOTP
 
@@ -214,14 +213,9 @@ def test_every_route_is_a_page_checked_or_said_to_be_none():
 def side(site, settings, tmp_path):
     """The first Dutch hospital's objects, as the permission matrix makes them."""
     settings.MEDIA_ROOT = tmp_path
-    with transaction.atomic():
-        return build_side(
-            "NL",
-            pharmacist="pharmacist",
-            clinician="clinician",
-            patient="patient",
-            export_owner=_user("analyst"),
-        )
+    return build_side(
+        "NL", pharmacist="pharmacist", clinician="clinician", patient="patient", export_owner=_user("analyst")
+    )
 
 
 def test_every_page_has_no_serious_violation(browser, site, side, findings):
@@ -297,9 +291,13 @@ def test_main_forms_in_their_error_state(browser, site, findings):
     assert findings.failing == [], "\n".join(findings.failing)
 
 
-def test_new_authenticator_and_its_recovery_codes(browser, site, findings):
-    """The two-factor setup with a wrong code, then the recovery codes it shows once."""
+def test_pages_shown_once(browser, site, findings):
+    """A new API token; the two-factor setup with a wrong code, then the recovery codes it shows once."""
     context, page = log_in(browser, site, "clinician")
+    page.goto(f"{site}{reverse('api-token-list')}")
+    page.get_by_role("button", name="Create a token").click()
+    page.get_by_test_id("api-token").wait_for()
+    findings.check(page, "api-token-create")
     page.goto(f"{site}{reverse('second-factor-setup')}")
     findings.check(page, "second-factor-setup")
     page.get_by_label("Code").fill("000000")
