@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The browser suite's node packages (axe-core, package-lock.json), installed beside .venv.
+NODE_INSTALLED := node_modules/.installed
 
 .PHONY: run test lint security format lock install
 
@@ -13,7 +15,12 @@ $(INSTALLED): requirements.lock
 	$(BIN)/python -m pip install --quiet --requirement requirements.lock
 	touch $@
 
-install: $(INSTALLED)
+$(NODE_INSTALLED): package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the browser suite's axe-core (install Node.js 18 or later)" >&2; exit 1; }
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+install: $(INSTALLED) $(NODE_INSTALLED)
 
 # Migrates, seeds the demo and serves http://127.0.0.1:8000 with a Celery worker and beat; Ctrl-C stops all three.
 run: $(INSTALLED)
@@ -22,7 +29,7 @@ run: $(INSTALLED)
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/honcho --procfile Procfile.dev start
 
-test: $(INSTALLED) lint security
+test: install lint security
 	$(BIN)/pytest
 
 lint: $(INSTALLED)
