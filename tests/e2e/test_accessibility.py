@@ -61,6 +61,8 @@ NOT_PAGES = {
     "own-schedule": "PDF download",
     "own-reminder-channels": "POST only; sends back to the patient's home page (checked)",
     "visit-outcome": "POST only; on a refusal it shows the visit page (checked)",
+    "visit-outcome-draft": "POST only; on a refusal it shows the visit page (checked)",
+    "visit-record-draft": "POST only; on a refusal it shows the visit page (checked)",
     "expedited-report-submit": "POST only; on a refusal it shows the report page (checked)",
     "expedited-report-acknowledge": "POST only; on a refusal it shows the report page (checked)",
     "dashboard-survival": "the dashboard's PNG chart, an <img> with its text alternative on the dashboard (checked)",
