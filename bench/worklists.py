@@ -265,7 +265,9 @@ The people and what their page lists:
 {chr(10).join(rows)}
 
 Queries per page are fixed whatever the data (tests/test_worklist_query_counts.py, 2 rows against
-20: reviewer 13, clinician 19, analyst dashboard 12 computing its figures, 8 showing them kept).
+more than a page: reviewer 11, clinician 17, analyst dashboard 12 computing its figures, 8 showing
+them kept). Each worklist section shows its 10 most urgent rows and its total, and pages through the
+rest (`?<section>=<page>`).
 The dashboard shows figures kept up to 15 minutes (registry.dashboards; beat recomputes the
 analyst's every 5): the warm-up computes them, so its phases time the page as analysts get it.
 
