@@ -2,8 +2,10 @@
 organisation allow; for anything else the page does not exist (404) and lists show nothing."""
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from atmp_clinic.accounts.demo import DEMO_USERS
 from atmp_clinic.exemptions.models import ExemptionRequest
@@ -23,11 +25,18 @@ def sees(username: str, request: ExemptionRequest) -> bool:
 
 @pytest.fixture(scope="module")
 def clients(django_db_blocker):
-    made = {}
+    """Logged in once for the module, outside the tests' transactions: what logging in committed
+    (the sessions, an authenticator for each role that needs one) is taken away after, or the
+    modules that follow would find those users signing with a code the demo never gave them."""
     with django_db_blocker.unblock():
-        for username in USERNAMES:
-            made[username] = log_in(Client(), user(username))
-    return made
+        devices_before = list(TOTPDevice.objects.values_list("pk", flat=True))
+        made = {username: log_in(Client(), user(username)) for username in USERNAMES}
+    yield made
+    with django_db_blocker.unblock():
+        TOTPDevice.objects.exclude(pk__in=devices_before).delete()
+        Session.objects.filter(
+            session_key__in=[client.session.session_key for client in made.values()]
+        ).delete()
 
 
 @pytest.mark.parametrize("username", USERNAMES)
