@@ -153,6 +153,11 @@ class ExemptionRequest(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    def get_state_display(self) -> str:
+        # Django's own hashes every choice's lazy label, a translation each, on every call: a dozen
+        # per row, most of a worklist's rendering (bench/worklists.py). One lookup does the same.
+        return State(self.state).label if self.state in State.values else self.state
+
 
 def attachment_path(attachment: "Attachment", filename: str) -> str:
     # Stored under the request and a content hash, never under the uploader's file name.

@@ -1,10 +1,11 @@
 """Reads about requests: who sees which, and the authority's review clock."""
 
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -35,26 +36,45 @@ class ReviewClock:
 
 
 def review_clock(*, request: ExemptionRequest, today: date | None = None) -> ReviewClock | None:
-    """The authority's clock while the request is in review; None before submission and after the end.
+    """The authority's clock while the request is in review; None before submission and after the end."""
+    return _clock(
+        state=request.state,
+        submitted_at=request.submitted_at,
+        validated_at=request.validated_at,
+        validation_days=request.authority.validation_days,
+        assessment_days=request.authority.assessment_days,
+        asked=[(asked.asked_at, asked.answered_at) for asked in request.information_requests.all()],
+        today=today,
+    )
 
-    Validation is due `validation_days` after submission; the decision `assessment_days` after
+
+def _clock(
+    *,
+    state: str,
+    submitted_at: datetime | None,
+    validated_at: datetime | None,
+    validation_days: int,
+    assessment_days: int,
+    asked: Iterable[tuple[datetime, datetime | None]],
+    today: date | None,
+) -> ReviewClock | None:
+    """Validation is due `validation_days` after submission; the decision `assessment_days` after
     validation, pushed back by every day the clock stood still for the hospital's answers."""
-    if request.state not in IN_REVIEW_STATES or request.submitted_at is None:
+    if state not in IN_REVIEW_STATES or submitted_at is None:
         return None
     today = today or timezone.localdate()
-    rules = request.authority
     stopped_days = 0
     is_stopped = False
-    for asked in request.information_requests.all():
-        end = asked.answered_at.date() if asked.answered_at else today
-        stopped_days += (end - asked.asked_at.date()).days
-        is_stopped = is_stopped or asked.answered_at is None
-    days_in_review = (today - request.submitted_at.date()).days - stopped_days
-    if request.state == State.SUBMITTED or request.validated_at is None:
-        phase, due_on = "validation", request.submitted_at.date() + timedelta(days=rules.validation_days)
+    for asked_at, answered_at in asked:
+        end = answered_at.date() if answered_at else today
+        stopped_days += (end - asked_at.date()).days
+        is_stopped = is_stopped or answered_at is None
+    days_in_review = (today - submitted_at.date()).days - stopped_days
+    if state == State.SUBMITTED or validated_at is None:
+        phase, due_on = "validation", submitted_at.date() + timedelta(days=validation_days)
     else:
         phase = "assessment"
-        due_on = request.validated_at.date() + timedelta(days=rules.assessment_days + stopped_days)
+        due_on = validated_at.date() + timedelta(days=assessment_days + stopped_days)
     return ReviewClock(
         phase=phase,
         days_in_review=days_in_review,
@@ -62,7 +82,7 @@ def review_clock(*, request: ExemptionRequest, today: date | None = None) -> Rev
         is_stopped=is_stopped,
         due_on=due_on,
         is_overdue=not is_stopped and today > due_on,
-    )
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -76,8 +96,56 @@ class WorklistSection:
     rows: Sequence  # of (request, clock) here; of visits in the clinician's follow-up
 
 
-def with_clocks(requests, today: date | None = None) -> list:
-    return [(request, review_clock(request=request, today=today)) for request in requests]
+def clocked(requests: QuerySet[ExemptionRequest], **annotations) -> list[tuple]:
+    """Each request's light row (pk, state and `annotations`, as named fields) with its clock, in the
+    queryset's order: two reads whatever their number. Full requests are made into objects only for
+    the rows a page shows (RequestRows): at an authority's volume, objects and a clock per related
+    manager for every request cost a worklist most of its time (bench/worklists.py)."""
+    light = list(
+        requests.annotate(**annotations).values_list(
+            "pk", "state", "submitted_at", "validated_at", "authority__validation_days",
+            "authority__assessment_days", *annotations, named=True,
+        )
+    )  # fmt: skip
+    asked = defaultdict(list)
+    for request_id, asked_at, answered_at in InformationRequest.objects.filter(
+        request_id__in=[row.pk for row in light if row.submitted_at]
+    ).values_list("request_id", "asked_at", "answered_at"):
+        asked[request_id].append((asked_at, answered_at))
+    today = timezone.localdate()
+    return [
+        (row, _clock(
+            state=row.state, submitted_at=row.submitted_at, validated_at=row.validated_at,
+            validation_days=row.authority__validation_days, assessment_days=row.authority__assessment_days,
+            asked=asked[row.pk], today=today,
+        ))
+        for row in light
+    ]  # fmt: skip
+
+
+class RequestRows:
+    """Requests already in order, each with its clock, read a page at a time with what their rows
+    show (django.core.paginator takes it like a queryset)."""
+
+    def __init__(self, rows: list[tuple]):
+        self._rows = rows
+
+    def count(self) -> int:
+        return len(self._rows)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[tuple[ExemptionRequest, ReviewClock | None]]:
+        rows = self._rows[index]
+        # By id alone: the rows come from the requests the person sees. Only the row's columns: the
+        # full request, and the patient with its encrypted identity, cost more than the page.
+        by_pk = (
+            ExemptionRequest.objects.select_related("hospital", "patient", "product")
+            .only("reference", "state", "hospital__name", "patient__pseudonym", "product__name")
+            .in_bulk([row.pk for row, _ in rows])
+        )
+        return [(by_pk[row.pk], clock) for row, clock in rows]
 
 
 def by_due_date(rows: list) -> list:
@@ -97,27 +165,17 @@ def worklist_for(*, user: User, membership) -> list[WorklistSection]:
     }
     if role not in listable:
         return []
-    # One read of every request the worklist may list, with only what its clock and its row need,
-    # from which each section takes its own. A full read per section cost the authority's queue
-    # most of its time (bench/worklists.py): the permission filter's SQL built three times, and
-    # every column of each request, hospital, authority, patient and product made into objects.
-    listed = list(
-        requests_visible_to(user=user)
-        .filter(listable[role])
-        .only("reference", "state", "submitted_at", "validated_at", "authority__validation_days",
-              "authority__assessment_days", "hospital__name", "patient__pseudonym", "product__name")
-        .annotate(assessed_by_user=Exists(Assessment.objects.filter(request=OuterRef("pk"), assessor=user)))
-        .prefetch_related(Prefetch(
-            "information_requests", InformationRequest.objects.only("request_id", "asked_at", "answered_at")
-        ))
-        .order_by("-updated_at", "-pk")
-    )  # fmt: skip
+    # One light read of every request the worklist may list, from which each section takes its own.
+    listed = clocked(
+        requests_visible_to(user=user).filter(listable[role]).order_by("-updated_at", "-pk"),
+        assessed_by_user=Exists(Assessment.objects.filter(request=OuterRef("pk"), assessor=user)),
+    )
 
-    def rows(keep: Callable[[ExemptionRequest], bool], *, most_recent_first: bool = False) -> list:
+    def rows(keep: Callable, *, most_recent_first: bool = False) -> RequestRows:
         """Those to act on first by their clock; or, before the authority has them, the most
         recently changed first."""
-        kept = with_clocks(request for request in listed if keep(request))
-        return kept if most_recent_first else by_due_date(kept)
+        kept = [(row, clock) for row, clock in listed if keep(row)]
+        return RequestRows(kept if most_recent_first else by_due_date(kept))
 
     if role == "pharmacist":
         return [

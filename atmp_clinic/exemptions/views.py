@@ -23,7 +23,14 @@ from atmp_clinic.manufacturing.selectors import chain_of
 from . import services
 from .forms import STEP_FORMS, AttachmentForm, RequestForm
 from .models import APPROVED_STATES, Decision, ExemptionRequest, State
-from .selectors import by_due_date, request_progress, requests_visible_to, review_clock, with_clocks
+from .selectors import (
+    RequestRows,
+    by_due_date,
+    clocked,
+    request_progress,
+    requests_visible_to,
+    review_clock,
+)
 
 # Each step of the page, and the service that takes it.
 STEPS = {
@@ -97,14 +104,14 @@ def add_errors(form, error: Exception) -> None:
 
 @login_required
 def request_list(request):
-    visible = requests_visible_to(user=request.user).prefetch_related("information_requests")
+    visible = requests_visible_to(user=request.user)
     counts = dict(visible.order_by().values_list("state").annotate(n=Count("id")))
     state = request.GET.get("state", "")
     if state and state not in State.values:
         messages.error(request, _("There is no such state; showing every request."))
         state = ""
     shown = visible.filter(state=state) if state else visible
-    rows = with_clocks(shown)
+    rows = clocked(shown)
     if request.GET.get("overdue") == "1":
         rows = [row for row in rows if row[1] and row[1].is_overdue]
     is_authority = bool(request.membership) and request.membership.role == Role.REVIEWER
@@ -114,9 +121,9 @@ def request_list(request):
         request,
         "exemptions/request_list.html",
         {
-            "page": Paginator(by_due_date(rows) if is_authority else rows, REQUESTS_PER_PAGE).get_page(
-                request.GET.get("page")
-            ),
+            "page": Paginator(
+                RequestRows(by_due_date(rows) if is_authority else rows), REQUESTS_PER_PAGE
+            ).get_page(request.GET.get("page")),
             "query": query.urlencode(),
             "states": [(value, label, counts.get(value, 0)) for value, label in State.choices],
             "state": state,

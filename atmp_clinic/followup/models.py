@@ -166,6 +166,14 @@ class FollowUpVisit(models.Model):
     def __str__(self) -> str:
         return f"{self.label}, due {self.due_on}"
 
+    # One lookup each, not Django's translation of every choice per call (see
+    # ExemptionRequest.get_state_display): a clinician's worklist shows both on every row.
+    def get_status_display(self) -> str:
+        return self.Status(self.status).label if self.status in self.Status.values else self.status
+
+    def get_modality_display(self) -> str:
+        return Modality(self.modality).label if self.modality in Modality.values else self.modality
+
     @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.SCHEDULED and self.due_on < timezone.localdate()
