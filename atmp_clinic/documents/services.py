@@ -5,6 +5,7 @@ import hashlib
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -86,6 +87,7 @@ def annual_reports_issue(*, year: int) -> list[int]:
 # --- Annual reports asked for on the page, built by a worker -------------------------------------
 
 NOT_YOUR_HOSPITAL = "Only the hospital's staff and its country's authority have its annual report."
+WORKER_LOST = "The worker stopped before the report was built."
 
 
 @transaction.atomic
@@ -126,12 +128,29 @@ def annual_reports_waiting(*, older_than: timedelta = timedelta(minutes=2)) -> l
     )
 
 
+def annual_reports_abandoned_fail(*, older_than: timedelta | None = None) -> list[int]:
+    """Fail the jobs still running past the task's time limit: their worker died (killed at the
+    limit, or lost), and the redelivered task leaves a running job alone, so without this the page
+    would wait for ever instead of letting its reader ask again."""
+    cutoff = timezone.now() - (older_than or timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT))
+    failed = []
+    for job in AnnualReportJob.objects.filter(status=AnnualReportJob.Status.RUNNING, started_at__lt=cutoff):
+        with transaction.atomic():
+            # Conditional, so a build that ends meanwhile keeps its document.
+            if AnnualReportJob.objects.filter(pk=job.pk, status=AnnualReportJob.Status.RUNNING).update(
+                status=AnnualReportJob.Status.FAILED, error=WORKER_LOST, finished_at=timezone.now()
+            ):
+                record_event(actor=None, obj=job, action="annual_report_failed", after={"error": WORKER_LOST})
+                failed.append(job.pk)
+    return failed
+
+
 def annual_report_run(job_id: int) -> AnnualReportJob | None:
     """Build the report with its steps shown on the job, and issue it to the person who asked. Runs
     once: a redelivered task finds the job no longer queued. A failure is kept on the job, for the
     page to say so, and raised again, for the worker's log and metrics."""
     if not AnnualReportJob.objects.filter(pk=job_id, status=AnnualReportJob.Status.QUEUED).update(
-        status=AnnualReportJob.Status.RUNNING
+        status=AnnualReportJob.Status.RUNNING, started_at=timezone.now()
     ):
         return None
     job = AnnualReportJob.objects.select_related("hospital", "requested_by").get(pk=job_id)

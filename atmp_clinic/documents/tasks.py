@@ -27,7 +27,9 @@ def run_annual_report(job_id: int) -> int | None:
 
 @app.task(name="documents.run_waiting_annual_reports")
 def run_waiting_annual_reports() -> int:
-    """Every few minutes (beat): reports asked for while the broker was down."""
+    """Every few minutes (beat): reports asked for while the broker was down; and those whose
+    worker died, failed so that they can be asked for again."""
+    services.annual_reports_abandoned_fail()
     waiting = services.annual_reports_waiting()
     for job_id in waiting:
         run_annual_report.delay(job_id)

@@ -151,6 +151,17 @@ def test_the_sweep_builds_the_jobs_left_queued_a_while():
     assert (left.status, recent.status) == ("done", "queued")
 
 
+def test_the_sweep_fails_a_job_whose_worker_died_so_it_can_be_asked_again(settings):
+    dead, alive = ask(), ask()
+    limit = timezone.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    AnnualReportJob.objects.filter(pk=dead.pk).update(status="running", started_at=timezone.now() - 2 * limit)
+    AnnualReportJob.objects.filter(pk=alive.pk).update(status="running", started_at=timezone.now())
+    tasks.run_waiting_annual_reports()
+    dead.refresh_from_db(), alive.refresh_from_db()
+    assert (dead.status, dead.error, alive.status) == ("failed", services.WORKER_LOST, "running")
+    assert AuditEvent.objects.filter(action="annual_report_failed", object_id=dead.pk).exists()
+
+
 def test_the_beat_runs_the_sweep_every_five_minutes_on_the_documents_queue(settings):
     entry = celery_app.conf.beat_schedule["run-waiting-annual-reports"]
     assert (entry["task"], entry["schedule"]) == (tasks.run_waiting_annual_reports.name, 300)

@@ -45,6 +45,7 @@ class Migration(migrations.Migration):
                 ("steps", models.PositiveSmallIntegerField()),
                 ("error", models.TextField(blank=True)),
                 ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
                 ("finished_at", models.DateTimeField(blank=True, null=True)),
                 (
                     "document",
