@@ -102,7 +102,7 @@ def annual_report_request(*, actor: User, hospital: Organisation, year: int) -> 
         requested_by=actor,
         hospital=hospital,
         year=year,
-        language=translation.get_language() or "en",
+        language=translation.get_language() or settings.LANGUAGE_CODE,
         steps=annual_report.BUILD_STEPS,
     )
     record_event(
