@@ -1,5 +1,6 @@
 """The Celery app: configured from Django settings (CELERY_*), tasks found in each app's tasks.py."""
 
+import logging
 import os
 from typing import Any
 
@@ -9,6 +10,8 @@ from celery.schedules import crontab
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atmp_clinic.settings")
 
 WORKER_HEARTBEAT_EVERY = 60  # seconds
+
+logger = logging.getLogger(__name__)
 
 
 def worker_heartbeat_key(queue: str) -> str:
@@ -25,6 +28,15 @@ class ClinicTask(Task):
     retry_backoff_max = 600
     retry_jitter = True
     max_retries = 8
+
+
+def delay_or_leave_for_sweep(task: Task, job_id: int) -> None:
+    """Hand a job kept in the database to a worker. A broker outage must not fail the request that
+    asked for it: the job stays queued, and its sweep hands it over later."""
+    try:
+        task.delay(job_id)
+    except Exception:
+        logger.warning("broker unavailable: %s %s waits for the sweep", task.name, job_id)
 
 
 app = Celery("atmp_clinic", task_cls=ClinicTask)
@@ -55,6 +67,11 @@ app.conf.beat_schedule = {
     },
     "run-waiting-exports": {
         "task": "registry.run_waiting_exports",
+        "schedule": 300,
+        "options": {"expires": 300},
+    },
+    "run-waiting-annual-reports": {
+        "task": "documents.run_waiting_annual_reports",
         "schedule": 300,
         "options": {"expires": 300},
     },

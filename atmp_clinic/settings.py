@@ -429,6 +429,8 @@ CELERY_TASK_ROUTES = {
     "registry.run_waiting_exports": {"queue": "exports"},
     "registry.refresh_registry_figures": {"queue": "exports"},
     "documents.issue_annual_reports": {"queue": "documents"},
+    "documents.run_annual_report": {"queue": "documents"},
+    "documents.run_waiting_annual_reports": {"queue": "documents"},
 }
 
 # --- Production hardening (manage.py check --deploy is clean) --------------------------------

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.urls import reverse
-from django.utils import timezone
 
 from atmp_clinic.accounts.models import Role
 
@@ -81,6 +80,8 @@ class Side:
     export_job: Any = None  # done; requested by `export_owner_id`
     export_owner_id: int | None = None
     issued_report: Any = None  # the annual report the yearly task issued for the hospital
+    annual_report_job: Any = None  # done; asked for by `annual_report_job_owner_id`, the pharmacist
+    annual_report_job_owner_id: int | None = None
     api_token: Any = None  # the pharmacist's
 
 
@@ -175,6 +176,13 @@ def owns_export(who: Who, side: Side) -> bool:
     return who.role == Role.ANALYST and who.user_id == side.export_owner_id
 
 
+def owns_annual_report_job(who: Who, side: Side) -> bool:
+    """The one who asked for the report, while they may still have the hospital's reports."""
+    return who.user_id == side.annual_report_job_owner_id and (
+        hospital_staff_of(side)(who) or authority_of(side)(who)
+    )
+
+
 def pk(attribute: str, name: str = "pk") -> Callable[[Side], dict]:
     return lambda side: {name: getattr(side, attribute).pk}
 
@@ -186,10 +194,6 @@ def link(url_name: str, attribute: str) -> Callable[[Side], str]:
 
 def api_id(attribute: str) -> Callable[[Side], int]:
     return lambda side: getattr(side, attribute).pk
-
-
-def this_year() -> int:
-    return timezone.localdate().year
 
 
 def request_step(step: str, allowed) -> Rule:
@@ -364,10 +368,13 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "export-list": Rule(role_is(Role.ANALYST)),
     "export-download": Rule(owns_export, pk("export_job")),
     # --- Documents ---
-    "annual-reports": Rule(role_is(*HOSPITAL_STAFF, Role.REVIEWER)),
-    "annual-report-pdf": Rule(
-        either(staff(), authority()), lambda side: {"hospital_pk": side.hospital.pk, "year": this_year()}
+    "annual-reports": Rule(
+        role_is(*HOSPITAL_STAFF, Role.REVIEWER),
+        listed=link("annual-report-job", "annual_report_job"),
+        shown=owns_annual_report_job,
     ),
+    "annual-report-job": Rule(owns_annual_report_job, pk("annual_report_job")),
+    "annual-report-job-download": Rule(owns_annual_report_job, pk("annual_report_job")),
     "issued-annual-report": Rule(either(staff(), authority()), pk("issued_report", "document_pk")),
     "second-factor": Rule(logged_in),
     # Sent on: home once verified, or to add an authenticator when the user has none.

@@ -1,5 +1,5 @@
 """Real worker processes on the configured broker (Redis in CI) answer the health task, each pool
-only the heartbeat of its own queue."""
+only the heartbeat of its own queue; the documents pool builds an annual report asked for."""
 
 import os
 import subprocess
@@ -12,21 +12,25 @@ import pytest
 from celery.beat import Scheduler
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
+from atmp_clinic.accounts.models import User
 from atmp_clinic.celery import app as celery_app
 from atmp_clinic.celery import record_worker_heartbeat, worker_heartbeat_key
+from atmp_clinic.documents import annual_report
+from atmp_clinic.documents.services import annual_report_request
 from atmp_clinic.health import check_broker
-from tests.conftest import PROJECT_DIR, require_service
+from tests.conftest import PROJECT_DIR, database_url_of_the_test, require_service
 
 
-def start_worker(queues: str) -> subprocess.Popen:
+def start_worker(queues: str, env: dict | None = None) -> subprocess.Popen:
     broker = check_broker()
     require_service("the Celery broker", None if broker == "ok" else broker)
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "--app", "atmp_clinic", "worker", "--pool", "solo",
          "--queues", queues, "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
         cwd=PROJECT_DIR,
-        env=os.environ.copy(),
+        env=os.environ | (env or {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -63,6 +67,35 @@ def reminders_worker() -> Iterator[None]:
         for queue in settings.CELERY_TASK_QUEUES:
             connection.default_channel.queue_purge(queue)
     cache.delete_many(keys)
+
+
+@pytest.fixture
+def documents_worker(transactional_db, settings, tmp_path) -> Iterator[None]:
+    """The documents pool on the test's database and media folder. This test's broker database is
+    its own, so no other worker consumes the queue; what is left in it is purged."""
+    settings.MEDIA_ROOT = tmp_path
+    process = start_worker(
+        "documents", {"DATABASE_URL": database_url_of_the_test(), "MEDIA_ROOT": str(tmp_path)}
+    )
+    yield
+    stop(process)
+    with celery_app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("documents")
+
+
+@pytest.mark.services
+def test_the_documents_pool_builds_an_annual_report_asked_for_on_the_page(documents_worker, demo):
+    """Asked for through the service as the page does, routed to the documents queue, built by
+    another process that writes its steps where the page reads them, and issued there."""
+    pharmacist = User.objects.get(username="pharmacist")
+    hospital = pharmacist.memberships.get().organisation
+    job = annual_report_request(actor=pharmacist, hospital=hospital, year=timezone.localdate().year)
+    sent_at = time.time()
+    while job.status in ("queued", "running") and time.time() - sent_at < 120:
+        time.sleep(0.5)
+        job.refresh_from_db()
+    assert (job.status, job.step, job.steps) == ("done", annual_report.BUILD_STEPS, annual_report.BUILD_STEPS)
+    assert job.document.file.open("rb").read().startswith(b"%PDF")
 
 
 @pytest.mark.services

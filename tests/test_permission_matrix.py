@@ -25,7 +25,8 @@ from atmp_clinic.accounts.demo import DEMO_USERS
 from atmp_clinic.accounts.models import Membership, Role, User
 from atmp_clinic.accounts.selectors import national_authority
 from atmp_clinic.api.services import api_token_create
-from atmp_clinic.documents.models import DocumentKind
+from atmp_clinic.documents import annual_report
+from atmp_clinic.documents.models import AnnualReportJob, DocumentKind
 from atmp_clinic.documents.services import document_issue
 from atmp_clinic.exemptions import services as exemption_services
 from atmp_clinic.exemptions.models import ExemptionRequest, State
@@ -117,6 +118,28 @@ def _done_export(owner: User) -> ExportJob:
     return job
 
 
+def _done_annual_report_job(owner: User, hospital) -> AnnualReportJob:
+    document = document_issue(
+        kind=DocumentKind.ANNUAL_REPORT,
+        record=hospital,
+        pdf=_pdf(),
+        title=f"Annual report asked for by {owner.username}",
+        filename=f"annual-report-{hospital.pk}-{owner.pk}.pdf",
+        actor=owner,
+    )
+    return AnnualReportJob.objects.create(
+        requested_by=owner,
+        hospital=hospital,
+        year=timezone.localdate().year,
+        language="en",
+        status=AnnualReportJob.Status.DONE,
+        step=annual_report.BUILD_STEPS,
+        steps=annual_report.BUILD_STEPS,
+        document=document,
+        finished_at=timezone.now(),
+    )
+
+
 def build_side(label: str, *, pharmacist: str, clinician: str, patient: str, export_owner: User) -> Side:
     pharmacist_user, clinician_user = _user(pharmacist), _user(clinician)
     hospital = pharmacist_user.memberships.get(ended_at__isnull=True).organisation
@@ -166,6 +189,8 @@ def build_side(label: str, *, pharmacist: str, clinician: str, patient: str, exp
         export_job=_done_export(export_owner),
         export_owner_id=export_owner.pk,
         issued_report=issued_report,
+        annual_report_job=_done_annual_report_job(pharmacist_user, hospital),
+        annual_report_job_owner_id=pharmacist_user.pk,
         api_token=api_token_create(actor=pharmacist_user, days=30)[0],
     )
 

@@ -9,6 +9,7 @@ cannot disagree. Patients appear only by their pseudonymous code, never by their
 
 import io
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -493,7 +494,7 @@ def _survival_section(report: AnnualReport, style: pdf.Styles) -> list[Flowable]
     return story
 
 
-def _story(report: AnnualReport, style: pdf.Styles) -> list[Flowable]:
+def _opening_section(report: AnnualReport, style: pdf.Styles) -> list[Flowable]:
     hospital = report.hospital
     return [
         Paragraph(
@@ -517,20 +518,36 @@ def _story(report: AnnualReport, style: pdf.Styles) -> list[Flowable]:
             ),
             style,
         ),
-        *_treated_section(report, style),
-        *_compliance_section(report, style),
-        *_adverse_events_section(report, style),
-        *_expedited_section(report, style),
-        *_survival_section(report, style),
     ]
 
 
-def build(hospital: Organisation, year: int) -> Built:
+# The document's sections in order; with the figures before them and the rendering after, the
+# steps a build reports (BUILD_STEPS), so a long build can show how far it got.
+SECTIONS = (
+    _opening_section,
+    _treated_section,
+    _compliance_section,
+    _adverse_events_section,
+    _expedited_section,
+    _survival_section,
+)
+BUILD_STEPS = len(SECTIONS) + 2
+
+
+def build(hospital: Organisation, year: int, *, progress: Callable[[int, int], None] | None = None) -> Built:
+    """The report as the records stand today; `progress(done, BUILD_STEPS)` is told after each step."""
     report = annual_report(hospital=hospital, year=year, today=timezone.localdate())
+    if progress:
+        progress(1, BUILD_STEPS)
+    style, story = pdf.styles(), []
+    for step, section in enumerate(SECTIONS, start=2):
+        story += section(report, style)
+        if progress:
+            progress(step, BUILD_STEPS)
     document_title = title(hospital, year)
-    return Built(
+    built = Built(
         pdf=pdf.render(
-            _story(report, pdf.styles()),
+            story,
             title=document_title,
             author=hospital.name,
             subject=_("Annual report to %(authority)s")
@@ -540,3 +557,6 @@ def build(hospital: Organisation, year: int) -> Built:
         title=document_title,
         filename=f"annual-report-{year}-hospital-{hospital.pk}.pdf",
     )
+    if progress:
+        progress(BUILD_STEPS, BUILD_STEPS)
+    return built

@@ -13,7 +13,7 @@ from atmp_clinic.accounts.selectors import active_membership
 from atmp_clinic.followup.models import FollowUpPlan
 from atmp_clinic.patients.services import HOSPITAL_STAFF
 
-from .models import DocumentKind, IssuedDocument
+from .models import AnnualReportJob, DocumentKind, IssuedDocument
 
 FIRST_YEAR = 2007  # Regulation 1394/2007 created the hospital exemption: an earlier year is a typo
 
@@ -78,3 +78,11 @@ def issued_annual_reports(*, user: User) -> QuerySet[IssuedDocument]:
         object_id__in=annual_report_hospitals(user=user).values("pk"),
         issued_by__isnull=True,
     )
+
+
+def annual_report_jobs(*, user: User) -> QuerySet[AnnualReportJob]:
+    """The reports the user asked for, of the hospitals whose reports they may still have: the
+    document is issued to them, so a colleague, and they after leaving, find none of it."""
+    return AnnualReportJob.objects.filter(
+        requested_by=user, hospital__in=annual_report_hospitals(user=user)
+    ).select_related("hospital", "document")

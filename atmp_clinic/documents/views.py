@@ -1,5 +1,6 @@
 """What every document download does once its record was found (with the record page's own
-permission, 404 otherwise): build it, record it as issued, send it as an attachment."""
+permission, 404 otherwise): build it, record it as issued, send it as an attachment. The annual
+report, too slow to build in a request, is asked for here and built by a worker instead."""
 
 from collections.abc import Callable
 
@@ -8,14 +9,13 @@ from django.db import models
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
-from . import annual_report
 from .forms import AnnualReportForm
-from .models import DocumentKind
+from .models import AnnualReportJob
 from .pdf import Built
-from .selectors import FIRST_YEAR, annual_report_hospitals, issued_annual_reports, report_years
-from .services import document_issue
+from .selectors import annual_report_hospitals, annual_report_jobs, issued_annual_reports, report_years
+from .services import annual_report_request, document_issue
 
 
 def issued_pdf(
@@ -38,40 +38,50 @@ def issued_pdf(
 # --- The annual hospital-exemption report --------------------------------------------------------
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @login_required
 def annual_reports(request: HttpRequest) -> HttpResponse:
-    """The reports the yearly task issued, and a form to build one for any hospital and year;
-    a page that does not exist for whoever may have no hospital's report."""
+    """The reports the yearly task issued, the reports the user asked for, and a form to ask for one
+    of any hospital and year (a worker builds it); a page that does not exist for whoever may have
+    no hospital's report."""
     hospitals = annual_report_hospitals(user=request.user)
     if not hospitals.exists():
         raise Http404
     years = report_years(hospitals=hospitals, today=timezone.localdate())
-    form = AnnualReportForm(request.GET or None, hospitals=hospitals, years=years)
+    form = AnnualReportForm(request.POST or None, hospitals=hospitals, years=years)
     if form.is_valid():
-        return redirect(
-            "annual-report-pdf", hospital_pk=form.cleaned_data["hospital"].pk, year=form.cleaned_data["year"]
+        job = annual_report_request(
+            actor=request.user, hospital=form.cleaned_data["hospital"], year=form.cleaned_data["year"]
         )
+        return redirect("annual-report-job", pk=job.pk)
     hospital_names = dict(hospitals.values_list("pk", "name"))
     issued = [
         (document, hospital_names[document.object_id])
         for document in issued_annual_reports(user=request.user)
     ]
-    return render(request, "documents/annual_reports.html", {"form": form, "issued": issued})
+    context = {"form": form, "issued": issued, "jobs": annual_report_jobs(user=request.user)[:20]}
+    return render(request, "documents/annual_reports.html", context)
 
 
 @require_GET
 @login_required
-def annual_report_pdf(request: HttpRequest, hospital_pk: int, year: int) -> HttpResponse:
-    """The report built now, as the records stand, and issued to the person who asked."""
-    hospital = get_object_or_404(annual_report_hospitals(user=request.user), pk=hospital_pk)
-    if not FIRST_YEAR <= year <= timezone.localdate().year:
-        raise Http404
-    return issued_pdf(
-        request,
-        kind=DocumentKind.ANNUAL_REPORT,
-        record=hospital,
-        build=lambda: annual_report.build(hospital, year),
+def annual_report_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A report asked for: its steps while a worker builds it (the page refreshes itself), then its
+    download; after a failure, a way to ask again."""
+    job = get_object_or_404(annual_report_jobs(user=request.user), pk=pk)
+    return render(request, "documents/annual_report_job.html", {"job": job})
+
+
+@require_GET
+@login_required
+def annual_report_job_download(request: HttpRequest, pk: int) -> FileResponse:
+    """The report as it was issued to the person who asked, byte for byte."""
+    job = get_object_or_404(annual_report_jobs(user=request.user), pk=pk, status=AnnualReportJob.Status.DONE)
+    return FileResponse(
+        job.document.file.open("rb"),
+        as_attachment=True,
+        filename=job.document.file.name.rsplit("/", 1)[-1],
+        content_type="application/pdf",
     )
 
 

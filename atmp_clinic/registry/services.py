@@ -17,6 +17,7 @@ from django.utils.translation import gettext, gettext_noop
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.accounts.selectors import has_role_in
 from atmp_clinic.audit.services import record_event
+from atmp_clinic.celery import delay_or_leave_for_sweep
 from atmp_clinic.followup import services as followup_services
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit, VisitDraft
 from atmp_clinic.patients import services as patient_services
@@ -318,10 +319,7 @@ def export_request(*, actor: User, format: str) -> ExportJob:
 def _enqueue_export(job_id: int) -> None:
     from .tasks import run_export
 
-    try:
-        run_export.delay(job_id)
-    except Exception:  # a broker outage must not fail the request: the job stays queued for the sweep
-        logger.warning("broker unavailable: export %s waits for the sweep", job_id)
+    delay_or_leave_for_sweep(run_export, job_id)
 
 
 def exports_waiting(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:

@@ -237,31 +237,6 @@ def first_hospital() -> Organisation:
     return user("pharmacist").memberships.get().organisation
 
 
-def pdf_url(hospital: Organisation, year: int = YEAR) -> str:
-    return reverse("annual-report-pdf", kwargs={"hospital_pk": hospital.pk, "year": year})
-
-
-@pytest.mark.parametrize("username", ["reviewer", "decider", "pharmacist", "clinician"])
-def test_the_hospitals_authority_and_staff_download_it(treated, username):
-    response = client_for(username).get(pdf_url(first_hospital()))
-    assert response.status_code == 200
-    assert response["Content-Type"] == "application/pdf"
-    issued = IssuedDocument.objects.get(kind=DocumentKind.ANNUAL_REPORT)
-    assert (issued.issued_by, issued.object_id) == (user(username), first_hospital().pk)
-
-
-@pytest.mark.parametrize(
-    "username", ["reviewer_b", "clinician_2", "pharmacist_b", "patient", "analyst", "admin"]
-)
-def test_anyone_else_gets_404(username):
-    """Analysts too: the report covers every patient treated, not only those consenting to the registry."""
-    assert client_for(username).get(pdf_url(first_hospital())).status_code == 404
-
-
-def test_a_year_to_come_is_404():
-    assert client_for("reviewer").get(pdf_url(first_hospital(), 2999)).status_code == 404
-
-
 @pytest.mark.parametrize("username", ["patient", "analyst", "admin"])
 def test_the_list_page_does_not_exist_for_those_without_reports(username):
     assert client_for(username).get(reverse("annual-reports")).status_code == 404
@@ -281,21 +256,6 @@ def test_the_list_page_shows_the_issued_reports_of_ones_own_hospitals_only(treat
         page = client_for(username).get(reverse("annual-reports")).content.decode()
         assert link not in page and first_hospital().name not in page
         assert client_for(username).get(link).status_code == 404
-
-
-def test_the_form_sends_to_the_chosen_hospitals_report(treated):
-    hospital = first_hospital()
-    response = client_for("reviewer").get(reverse("annual-reports"), {"hospital": hospital.pk, "year": YEAR})
-    assert response.status_code == 302
-    assert response["Location"] == pdf_url(hospital)
-
-
-def test_the_form_offers_no_other_countrys_hospital(treated):
-    response = client_for("reviewer_b").get(
-        reverse("annual-reports"), {"hospital": first_hospital().pk, "year": YEAR}
-    )
-    assert response.status_code == 200
-    assert "Choose one of the hospitals listed." in response.content.decode()
 
 
 def test_home_pages_link_to_the_reports():

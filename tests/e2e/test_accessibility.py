@@ -68,7 +68,7 @@ NOT_PAGES = {
     "dashboard-survival": "the dashboard's PNG chart, an <img> with its text alternative on the dashboard (checked)",
     "dashboard-adverse-events": "the dashboard's PNG chart, an <img> with its text alternative on the dashboard (checked)",
     "export-download": "the export file (CSV or NDJSON)",
-    "annual-report-pdf": "PDF download",
+    "annual-report-job-download": "PDF download",
     "issued-annual-report": "PDF download",
     "second-factor-remove": "POST only; sends on to the two-factor page (checked)",
     "api-token-create": "POST only; its answer, the new token, is checked below",

@@ -418,8 +418,11 @@ def test_the_whole_story_each_step_its_own_user(site, browser, smtp_server, lang
         ).click()
         page.get_by_label(t("Hospital")).select_option(label=str(patient.hospital))
         page.get_by_label(t("Year")).select_option(label=str(day_0.year))
+        page.get_by_role("button", name=t("Make the report")).click()
+        # A worker builds it (in this process, at once); its page would refresh itself until then.
+        page.get_by_role("heading", name=t("The report is ready")).wait_for()
         story.shot(page, "annual-report")
-        report = download(page, page.get_by_role("button", name=t("Download the PDF")).click)
+        report = download(page, page.get_by_role("link", name=t("Download the report (PDF)")).click)
         authority.close()
 
     # The product as classified, the request through every step, the chain and the plan.
