@@ -287,7 +287,7 @@ class AdverseEventForm(forms.Form):
             ("", _("— between visits —")),
             # The date as the page's language writes it: strftime gave "12 Dec 2026" on German pages too.
             *(
-                (pk, f"{visit.label}, {date_format(visit.performed_on, 'SHORT_DATE_FORMAT')}")
+                (pk, f"{visit.display_label}, {date_format(visit.performed_on, 'SHORT_DATE_FORMAT')}")
                 for pk, visit in self.visits.items()
             ),
         ]
