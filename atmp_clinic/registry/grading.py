@@ -40,17 +40,19 @@ class Grading:
 
 # --- Cytokine release syndrome ---------------------------------------------------------------------
 
-_NONE = pgettext_lazy("ASTCT finding", "none")
+# "none" of a treatment and of a finding read differently in some languages ("aucun", "néant").
+_NO_TREATMENT = pgettext_lazy("ASTCT treatment", "none")
+_NO_FINDING = pgettext_lazy("ASTCT finding", "none")
 
 VASOPRESSORS = {
-    "none": _NONE,
+    "none": _NO_TREATMENT,
     "one": _("one vasopressor, with or without vasopressin"),
     "multiple": _("multiple vasopressors, excluding vasopressin"),
 }
 _HYPOTENSION_GRADE = {"none": 2, "one": 3, "multiple": 4}
 
 OXYGEN_SUPPORT = {
-    "none": _NONE,
+    "none": _NO_TREATMENT,
     "low_flow_nasal_cannula": _("low-flow nasal cannula (≤ 6 L/min)"),
     "blow_by": _("blow-by oxygen"),
     "high_flow_nasal_cannula": _("high-flow nasal cannula (> 6 L/min)"),
@@ -171,7 +173,7 @@ _CONSCIOUSNESS_GRADE = {
 }
 
 SEIZURES = {
-    "none": _NONE,
+    "none": _NO_FINDING,
     "focal_or_generalised_resolving": _(
         "clinical seizure, focal or generalised, that resolves rapidly, or non-convulsive seizures "
         "on EEG that resolve with intervention"
@@ -184,13 +186,13 @@ SEIZURES = {
 _SEIZURE_GRADE = {"none": 0, "focal_or_generalised_resolving": 3, "prolonged_or_repetitive": 4}
 
 MOTOR_FINDINGS = {
-    "none": _NONE,
+    "none": _NO_FINDING,
     "deep_focal_weakness": _("deep focal motor weakness such as hemiparesis or paraparesis"),
 }
 _MOTOR_GRADE = {"none": 0, "deep_focal_weakness": 4}
 
 RAISED_ICP = {
-    "none": _NONE,
+    "none": _NO_FINDING,
     "focal_oedema": _("focal or local oedema on neuroimaging"),
     "diffuse_oedema_or_posturing": _(
         "diffuse cerebral oedema on neuroimaging, decerebrate or decorticate posturing, cranial "
