@@ -131,14 +131,6 @@ def test_the_compiled_catalogue_is_the_po_file_as_it_stands(language):
 # --- The pages in the chosen language -------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def english_afterwards():
-    """A request leaves its language active in the thread (LocaleMiddleware never resets it, as the
-    next request activates its own); tests that follow build documents in the default language."""
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture
 def clinician(db):
     return member(role="clinician", organisation=HospitalFactory())
