@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 from django.core.cache.backends.locmem import LocMemCache
 from django.test import override_settings
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -36,6 +37,15 @@ def require_service(name: str, problem: str | None) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{name} is required (REQUIRE_SERVICES=1) but {problem}")
     pytest.skip(f"{name} unavailable: {problem}")
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    """A request leaves its language active in the thread (LocaleMiddleware never resets it, as the
+    next request activates its own); tests that follow call services and build documents in the
+    default language."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

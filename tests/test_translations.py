@@ -6,15 +6,18 @@ the .mo files with the standard library's gettext, as Django reads them."""
 import ast
 import gettext
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
 from atmp_clinic.followup.reminder_texts import reminder_email
+from tests.conftest import require_service
 from tests.factories import HospitalFactory, member
 from tests.followup.test_reminder_texts import make_visit
 
@@ -128,14 +131,6 @@ def test_the_compiled_catalogue_is_the_po_file_as_it_stands(language):
 # --- The pages in the chosen language -------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def english_afterwards():
-    """A request leaves its language active in the thread (LocaleMiddleware never resets it, as the
-    next request activates its own); tests that follow build documents in the default language."""
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture
 def clinician(db):
     return member(role="clinician", organisation=HospitalFactory())
@@ -199,3 +194,29 @@ def test_a_patient_reminder_keeps_the_patients_language_whatever_the_pages():
     with translation.override("de"):
         subject, _body = reminder_email(make_visit(), days_before=14, language="fr")
     assert subject.startswith("Rappel")
+
+
+# --- The catalogues hold every message the sources mark ------------------------------------------
+
+
+def test_the_catalogues_hold_every_message_the_sources_mark(tmp_path, monkeypatch, settings):
+    """makemessages, run on the sources into an empty folder, finds no message the shipped catalogues
+    lack and none they hold in vain: run it into locale/ (README) after marking a new message."""
+    require_service("xgettext", None if shutil.which("xgettext") else "GNU gettext is not installed")
+    for folder in ("atmp_clinic", "templates"):
+        (tmp_path / folder).symlink_to(Path(settings.BASE_DIR) / folder)
+    (tmp_path / "locale").mkdir()
+    # Run from the copy, so that makemessages writes into its empty locale/ and never into the shipped one.
+    monkeypatch.chdir(tmp_path)
+    settings.LOCALE_PATHS = [tmp_path / "locale"]
+    call_command("makemessages", locale=[TRANSLATED[0]], symlinks=True, no_obsolete=True, verbosity=0)
+    extracted = {
+        label(entry)
+        for entry in read_po(tmp_path / "locale" / TRANSLATED[0] / "LC_MESSAGES" / "django.po")[1:]
+    }
+    for language in TRANSLATED:
+        shipped = {label(entry) for entry in catalogue(language)[1:]}
+        assert not extracted - shipped, f"not in the {language} catalogue: {sorted(extracted - shipped)[:20]}"
+        assert not shipped - extracted, (
+            f"no longer in the sources, in {language}: {sorted(shipped - extracted)[:20]}"
+        )

@@ -31,6 +31,7 @@ from atmp_clinic.registry.selectors import (
 )
 
 from .models import AuditEvent
+from .selectors import actions_named
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def search_events(
     if actor:
         events = events.filter(actor__username__iexact=actor)
     if action:
-        events = events.filter(action=action.strip().lower().replace(" ", "_"))
+        events = events.filter(action__in=actions_named(action))
     if record_type:
         events = events.filter(
             content_type=ContentType.objects.get_for_model(RECORD_TYPES[record_type].model)

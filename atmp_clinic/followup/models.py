@@ -3,10 +3,13 @@
 A plan copies what it needs from its template when it is made, so a template changed later does
 not rewrite anyone's plan."""
 
+import re
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from atmp_clinic.accounts.models import Organisation, User
 from atmp_clinic.exemptions.models import FollowUpTemplate as TemplateCode
@@ -108,6 +111,27 @@ class FollowUpPlan(models.Model):
         return self.at_risk_since is not None
 
 
+# The visit names the default templates and a plan's extra years write: "Day 7", "Month 3", "Year 6".
+CANONICAL_VISIT_LABEL = re.compile(r"^(Day|Week|Month|Year) (\d+)$")
+
+
+def visit_label_shown(label: str) -> str:
+    """A visit's stored name as a person reads it in the active language. The stored label stays as
+    recorded (the audit trail and the exports keep it); its canonical forms are translated, and any
+    other name, which an authority may have typed in its own words, is shown as typed."""
+    match = CANONICAL_VISIT_LABEL.match(label)
+    if match is None:
+        return label
+    unit, number = match.groups()
+    names = {
+        "Day": pgettext("visit name", "Day %(number)s"),
+        "Week": pgettext("visit name", "Week %(number)s"),
+        "Month": pgettext("visit name", "Month %(number)s"),
+        "Year": pgettext("visit name", "Year %(number)s"),
+    }
+    return names[unit] % {"number": number}
+
+
 class FollowUpVisit(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
@@ -173,6 +197,11 @@ class FollowUpVisit(models.Model):
 
     def get_modality_display(self) -> str:
         return Modality(self.modality).label if self.modality in Modality.values else self.modality
+
+    @property
+    def display_label(self) -> str:
+        """The name as a page, a document or a form shows it, in the active language."""
+        return visit_label_shown(self.label)
 
     @property
     def is_overdue(self) -> bool:

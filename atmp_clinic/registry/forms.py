@@ -5,6 +5,7 @@ the services decide what is allowed."""
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
@@ -96,8 +97,8 @@ CTCAE_GRADES = [
 
 
 def _choices(labels: dict[str, str]) -> list[tuple[str, str]]:
-    """grading's lower-case labels, capitalised for a form."""
-    return [(value, label[:1].upper() + label[1:]) for value, label in labels.items()]
+    """grading's lower-case labels, capitalised for a form (lazily: the form is built at import)."""
+    return [(value, capfirst(label)) for value, label in labels.items()]
 
 
 def _typed(choices, **kwargs) -> forms.TypedChoiceField:
@@ -286,7 +287,7 @@ class AdverseEventForm(forms.Form):
             ("", _("— between visits —")),
             # The date as the page's language writes it: strftime gave "12 Dec 2026" on German pages too.
             *(
-                (pk, f"{visit.label}, {date_format(visit.performed_on, 'SHORT_DATE_FORMAT')}")
+                (pk, f"{visit.display_label}, {date_format(visit.performed_on, 'SHORT_DATE_FORMAT')}")
                 for pk, visit in self.visits.items()
             ),
         ]

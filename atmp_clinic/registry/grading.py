@@ -19,11 +19,17 @@ five-level version of EQ-5D (EQ-5D-5L). Qual Life Res 2011;20(10):1727-1736) is 
 five-digit health state and the EQ VAS. No index value is computed: an index needs a country value
 set, and none has been chosen and cited for this registry.
 
-Choice labels are lower-case phrases so that they read inside the reasons; templates capitalise
-them for display.
+Choice labels are lower-case phrases so that they read inside the reasons; forms and pages capitalise
+them for display. They are translated lazily, and the reasons at call time, so both follow the active
+language: the translations keep the labels as phrases that read inside the reasons (lower-case where
+the language allows; German capitalises its nouns anyway). What is stored or exported is computed in
+English (registry.services.RECORD_LANGUAGE).
 """
 
 from dataclasses import dataclass
+
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -34,22 +40,26 @@ class Grading:
 
 # --- Cytokine release syndrome ---------------------------------------------------------------------
 
+# "none" of a treatment and of a finding read differently in some languages ("aucun", "néant").
+_NO_TREATMENT = pgettext_lazy("ASTCT treatment", "none")
+_NO_FINDING = pgettext_lazy("ASTCT finding", "none")
+
 VASOPRESSORS = {
-    "none": "none",
-    "one": "one vasopressor, with or without vasopressin",
-    "multiple": "multiple vasopressors, excluding vasopressin",
+    "none": _NO_TREATMENT,
+    "one": _("one vasopressor, with or without vasopressin"),
+    "multiple": _("multiple vasopressors, excluding vasopressin"),
 }
 _HYPOTENSION_GRADE = {"none": 2, "one": 3, "multiple": 4}
 
 OXYGEN_SUPPORT = {
-    "none": "none",
-    "low_flow_nasal_cannula": "low-flow nasal cannula (≤ 6 L/min)",
-    "blow_by": "blow-by oxygen",
-    "high_flow_nasal_cannula": "high-flow nasal cannula (> 6 L/min)",
-    "facemask": "facemask",
-    "non_rebreather": "non-rebreather mask",
-    "venturi": "Venturi mask",
-    "positive_pressure": "positive pressure (CPAP, BiPAP, intubation and mechanical ventilation)",
+    "none": _NO_TREATMENT,
+    "low_flow_nasal_cannula": _("low-flow nasal cannula (≤ 6 L/min)"),
+    "blow_by": _("blow-by oxygen"),
+    "high_flow_nasal_cannula": _("high-flow nasal cannula (> 6 L/min)"),
+    "facemask": _("facemask"),
+    "non_rebreather": _("non-rebreather mask"),
+    "venturi": _("Venturi mask"),
+    "positive_pressure": _("positive pressure (CPAP, BiPAP, intubation and mechanical ventilation)"),
 }
 _HYPOXIA_GRADE = {
     "none": 0,
@@ -89,42 +99,53 @@ def grade_crs(criteria: CrsCriteria) -> Grading:
     """Grade CRS on the ASTCT consensus; the reasons show how the grade was reached."""
     if not (criteria.fever or criteria.fever_masked_by_treatment):
         reasons = [
-            "No fever ≥ 38.0 °C and no fever masked by antipyretic or anti-cytokine treatment: "
-            "no CRS, grade 0."
+            gettext(
+                "No fever ≥ 38.0 °C and no fever masked by antipyretic or anti-cytokine treatment: "
+                "no CRS, grade 0."
+            )
         ]
         if criteria.hypotension or criteria.oxygen != "none":
-            reasons.append("Hypotension or hypoxia without fever is not graded as CRS: grade 0.")
+            reasons.append(gettext("Hypotension or hypoxia without fever is not graded as CRS: grade 0."))
         return Grading(grade=0, reasons=reasons)
 
     if criteria.fever:
-        reasons = ["Fever ≥ 38.0 °C attributable to CRS: grade 1 at least."]
+        reasons = [gettext("Fever ≥ 38.0 °C attributable to CRS: grade 1 at least.")]
     else:
         reasons = [
-            "Fever masked by antipyretic or anti-cytokine treatment, so fever is no longer required and "
-            "hypotension and hypoxia drive the grade: grade 1 at least."
+            gettext(
+                "Fever masked by antipyretic or anti-cytokine treatment, so fever is no longer required "
+                "and hypotension and hypoxia drive the grade: grade 1 at least."
+            )
         ]
 
     hypotension_grade = _HYPOTENSION_GRADE[criteria.vasopressors] if criteria.hypotension else 0
     if criteria.hypotension and criteria.vasopressors == "none":
-        reasons.append(f"Hypotension not needing vasopressors: grade {hypotension_grade}.")
+        reasons.append(
+            gettext("Hypotension not needing vasopressors: grade %(grade)s.") % {"grade": hypotension_grade}
+        )
     elif criteria.hypotension:
         reasons.append(
-            f"Hypotension needing {VASOPRESSORS[criteria.vasopressors]}: grade {hypotension_grade}."
+            gettext("Hypotension needing %(vasopressors)s: grade %(grade)s.")
+            % {"vasopressors": VASOPRESSORS[criteria.vasopressors], "grade": hypotension_grade}
         )
 
     hypoxia_grade = _HYPOXIA_GRADE[criteria.oxygen]
     if hypoxia_grade:
-        reasons.append(f"Hypoxia needing {OXYGEN_SUPPORT[criteria.oxygen]}: grade {hypoxia_grade}.")
+        reasons.append(
+            gettext("Hypoxia needing %(oxygen)s: grade %(grade)s.")
+            % {"oxygen": OXYGEN_SUPPORT[criteria.oxygen], "grade": hypoxia_grade}
+        )
 
     grade = max(1, hypotension_grade, hypoxia_grade)
     if hypotension_grade and hypoxia_grade:
-        reasons.append(f"Grade is that of the more severe of hypotension and hypoxia: grade {grade}.")
+        reason = gettext("Grade is that of the more severe of hypotension and hypoxia: grade %(grade)s.")
     elif hypotension_grade:
-        reasons.append(f"Grade is that of the hypotension: grade {grade}.")
+        reason = gettext("Grade is that of the hypotension: grade %(grade)s.")
     elif hypoxia_grade:
-        reasons.append(f"Grade is that of the hypoxia: grade {grade}.")
+        reason = gettext("Grade is that of the hypoxia: grade %(grade)s.")
     else:
-        reasons.append("No hypotension and no hypoxia: grade 1.")
+        reason = gettext("No hypotension and no hypoxia: grade %(grade)s.")
+    reasons.append(reason % {"grade": grade})
     return Grading(grade=grade, reasons=reasons)
 
 
@@ -135,11 +156,11 @@ ICE_SCORE_MAX = 10  # orientation 4, naming 3, following commands 1, writing 1, 
 # The consensus table has no column for a normal level of consciousness: "alert" stands for it, so
 # that a patient who is not drowsy scores grade 0 in this domain rather than 1.
 CONSCIOUSNESS = {
-    "alert": "alert, consciousness not depressed",
-    "awakens_spontaneously": "awakens spontaneously",
-    "awakens_to_voice": "awakens to voice",
-    "awakens_to_tactile_stimulus": "awakens only to tactile stimulus",
-    "unarousable_or_needs_vigorous_stimuli": (
+    "alert": _("alert, consciousness not depressed"),
+    "awakens_spontaneously": _("awakens spontaneously"),
+    "awakens_to_voice": _("awakens to voice"),
+    "awakens_to_tactile_stimulus": _("awakens only to tactile stimulus"),
+    "unarousable_or_needs_vigorous_stimuli": _(
         "unarousable, or needs vigorous or repetitive tactile stimuli to arouse (stupor or coma)"
     ),
 }
@@ -152,12 +173,12 @@ _CONSCIOUSNESS_GRADE = {
 }
 
 SEIZURES = {
-    "none": "none",
-    "focal_or_generalised_resolving": (
+    "none": _NO_FINDING,
+    "focal_or_generalised_resolving": _(
         "clinical seizure, focal or generalised, that resolves rapidly, or non-convulsive seizures "
         "on EEG that resolve with intervention"
     ),
-    "prolonged_or_repetitive": (
+    "prolonged_or_repetitive": _(
         "life-threatening prolonged seizure (> 5 min), or repetitive clinical or electrical seizures "
         "without return to baseline in between"
     ),
@@ -165,15 +186,15 @@ SEIZURES = {
 _SEIZURE_GRADE = {"none": 0, "focal_or_generalised_resolving": 3, "prolonged_or_repetitive": 4}
 
 MOTOR_FINDINGS = {
-    "none": "none",
-    "deep_focal_weakness": "deep focal motor weakness such as hemiparesis or paraparesis",
+    "none": _NO_FINDING,
+    "deep_focal_weakness": _("deep focal motor weakness such as hemiparesis or paraparesis"),
 }
 _MOTOR_GRADE = {"none": 0, "deep_focal_weakness": 4}
 
 RAISED_ICP = {
-    "none": "none",
-    "focal_oedema": "focal or local oedema on neuroimaging",
-    "diffuse_oedema_or_posturing": (
+    "none": _NO_FINDING,
+    "focal_oedema": _("focal or local oedema on neuroimaging"),
+    "diffuse_oedema_or_posturing": _(
         "diffuse cerebral oedema on neuroimaging, decerebrate or decorticate posturing, cranial "
         "nerve VI palsy, papilloedema or Cushing's triad"
     ),
@@ -216,44 +237,51 @@ def grade_icans(criteria: IcansCriteria) -> Grading:
     """Grade ICANS on the ASTCT consensus: the most severe domain sets the grade."""
     ice_grade, ice_finding = _ice_domain(criteria)
     domains = [
-        ("ICE score", ice_finding, ice_grade),
+        (gettext("ICE score"), ice_finding, ice_grade),
         (
-            "Level of consciousness",
+            gettext("Level of consciousness"),
             CONSCIOUSNESS[criteria.consciousness],
             _CONSCIOUSNESS_GRADE[criteria.consciousness],
         ),
-        ("Seizures", SEIZURES[criteria.seizure], _SEIZURE_GRADE[criteria.seizure]),
-        ("Motor findings", MOTOR_FINDINGS[criteria.motor], _MOTOR_GRADE[criteria.motor]),
+        (gettext("Seizures"), SEIZURES[criteria.seizure], _SEIZURE_GRADE[criteria.seizure]),
+        (gettext("Motor findings"), MOTOR_FINDINGS[criteria.motor], _MOTOR_GRADE[criteria.motor]),
         (
-            "Raised intracranial pressure or cerebral oedema",
+            gettext("Raised intracranial pressure or cerebral oedema"),
             RAISED_ICP[criteria.raised_icp],
             _RAISED_ICP_GRADE[criteria.raised_icp],
         ),
     ]
-    reasons = [f"{domain} — {finding}: grade {grade}." for domain, finding, grade in domains]
-    grade = max(grade for _, _, grade in domains)
+    reasons = [
+        gettext("%(domain)s — %(finding)s: grade %(grade)s.")
+        % {"domain": domain, "finding": finding, "grade": grade}
+        for domain, finding, grade in domains
+    ]
+    grade = max(domain_grade for _domain, _finding, domain_grade in domains)
     if grade:
-        reasons.append(f"ICANS grade is that of the most severe domain: grade {grade}.")
+        reasons.append(
+            gettext("ICANS grade is that of the most severe domain: grade %(grade)s.") % {"grade": grade}
+        )
     else:
-        reasons.append("No domain reaches grade 1: no ICANS, grade 0.")
+        reasons.append(gettext("No domain reaches grade 1: no ICANS, grade 0."))
     return Grading(grade=grade, reasons=reasons)
 
 
 def _ice_domain(criteria: IcansCriteria) -> tuple[int, str]:
     score = criteria.ice_score
     if score is None:
-        return 4, "not performed, the patient is unarousable"
+        return 4, gettext("not performed, the patient is unarousable")
     # An ICE score of 0 is grade 3 in an awake patient (for example global aphasia), grade 4 when
     # the patient is unarousable.
     if score == 0 and criteria.consciousness == _UNAROUSABLE:
-        return 4, "0/10 because the patient is unarousable"
+        return 4, gettext("0/10 because the patient is unarousable")
     if score == ICE_SCORE_MAX:
         return 0, "10/10"
+    within = gettext("%(score)s/10, within %(lowest)s–%(highest)s")
     if score >= 7:
-        return 1, f"{score}/10, within 7–9"
+        return 1, within % {"score": score, "lowest": 7, "highest": 9}
     if score >= 3:
-        return 2, f"{score}/10, within 3–6"
-    return 3, f"{score}/10, within 0–2"
+        return 2, within % {"score": score, "lowest": 3, "highest": 6}
+    return 3, within % {"score": score, "lowest": 0, "highest": 2}
 
 
 # --- EQ-5D-5L ---------------------------------------------------------------------------------------

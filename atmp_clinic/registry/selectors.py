@@ -3,6 +3,7 @@
 once submitted, by the authority they are addressed to."""
 
 from django.db.models import QuerySet
+from django.utils import translation
 
 from atmp_clinic.accounts.models import Membership, Role, User
 from atmp_clinic.accounts.selectors import active_membership
@@ -10,8 +11,9 @@ from atmp_clinic.exemptions.selectors import FormProgress
 from atmp_clinic.followup.models import FollowUpVisit
 from atmp_clinic.followup.selectors import plans_visible_to
 
+from .grading import CrsCriteria, IcansCriteria
 from .models import AdverseEvent, ExpeditedReport, OutcomeRecord, Section
-from .services import SECTION_FIELDS, visit_sections
+from .services import RECORD_LANGUAGE, SECTION_FIELDS, adverse_event_grading, visit_sections
 
 
 def outcomes_visible_to(*, user: User) -> QuerySet[OutcomeRecord]:
@@ -20,6 +22,28 @@ def outcomes_visible_to(*, user: User) -> QuerySet[OutcomeRecord]:
 
 def adverse_events_visible_to(*, user: User) -> QuerySet[AdverseEvent]:
     return AdverseEvent.objects.filter(plan__in=plans_visible_to(user=user).values("pk"))
+
+
+def grading_reasons_shown(event: AdverseEvent) -> list[str]:
+    """How the event's grade was reached, in the reader's language. The reasons are stored in English;
+    they are computed again from the stored criteria, and translated only when that computation in
+    English gives the stored reasons word for word: an event graded under older wording, or criteria
+    that no longer validate, read as they were recorded."""
+    stored = list(event.grading_reasons)
+    if not stored or event.kind not in (AdverseEvent.Kind.CRS, AdverseEvent.Kind.ICANS):
+        return stored
+    criteria_class = CrsCriteria if event.kind == AdverseEvent.Kind.CRS else IcansCriteria
+    try:
+        criteria = criteria_class(**event.grading_criteria)
+    except (TypeError, ValueError):
+        return stored
+    # Grade 5 of a graded event comes only from its fatal outcome.
+    fatal = event.grade == 5
+    with translation.override(RECORD_LANGUAGE):
+        recorded = adverse_event_grading(kind=event.kind, criteria=criteria, fatal=fatal).reasons
+    if recorded != stored:
+        return stored
+    return adverse_event_grading(kind=event.kind, criteria=criteria, fatal=fatal).reasons
 
 
 def expedited_reports_visible_to(*, user: User) -> QuerySet[ExpeditedReport]:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_noop
 
@@ -22,7 +22,7 @@ from atmp_clinic.followup import services as followup_services
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit, VisitDraft
 from atmp_clinic.patients import services as patient_services
 
-from .grading import CrsCriteria, IcansCriteria, eq5d5l_profile, grade_crs, grade_icans
+from .grading import CrsCriteria, Grading, IcansCriteria, eq5d5l_profile, grade_crs, grade_icans
 from .models import (
     AdverseEvent,
     ExpeditedReport,
@@ -34,6 +34,10 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# The language grading reasons are stored in: the API, the exports and the audit trail must not depend
+# on the language of whoever recorded the event. Pages translate them again when shown.
+RECORD_LANGUAGE = "en"
 
 NOT_A_CLINICIAN = "Only a clinician of the patient's hospital records outcomes and adverse events."
 # Which fields each section of a visit fills (the sections come from the visit's template).
@@ -139,18 +143,26 @@ def outcome_record(*, actor: User, visit: FollowUpVisit, **fields) -> OutcomeRec
     return outcome
 
 
+def adverse_event_grading(*, kind: str, criteria: CrsCriteria | IcansCriteria, fatal: bool) -> Grading:
+    """The grade of a CRS or ICANS event and how it was reached, in the active language. A fatal
+    outcome makes any graded event grade 5."""
+    grading = grade_crs(criteria) if kind == AdverseEvent.Kind.CRS else grade_icans(criteria)
+    if fatal and grading.grade:  # ASTCT: grade 5 is death from the syndrome, which the clinician records
+        return Grading(grade=5, reasons=[*grading.reasons, gettext("Fatal outcome: grade 5.")])
+    return grading
+
+
 def _grading(
     kind: str, *, crs: CrsCriteria | None, icans: IcansCriteria | None, fatal: bool
 ) -> tuple[int, dict, list]:
-    criteria, grading = (
-        (crs, grade_crs(crs)) if kind == AdverseEvent.Kind.CRS else (icans, grade_icans(icans))
-    )
+    criteria = crs if kind == AdverseEvent.Kind.CRS else icans
+    with translation.override(RECORD_LANGUAGE):
+        grading = adverse_event_grading(kind=kind, criteria=criteria, fatal=fatal)
     if grading.grade == 0:
-        raise ValidationError({"grade": " ".join(grading.reasons)})
-    reasons = list(grading.reasons)
-    if fatal:  # ASTCT: grade 5 is death from the syndrome, which the clinician records
-        reasons.append("Fatal outcome: grade 5.")
-    return (5 if fatal else grading.grade), dataclasses.asdict(criteria), reasons
+        # A refusal is read by the person recording: in their language.
+        refusal = adverse_event_grading(kind=kind, criteria=criteria, fatal=fatal)
+        raise ValidationError({"grade": " ".join(refusal.reasons)})
+    return grading.grade, dataclasses.asdict(criteria), grading.reasons
 
 
 @transaction.atomic

@@ -27,6 +27,7 @@ from .models import AdverseEvent, ExpeditedReport, ExportJob, OutcomeRecord, Ser
 from .selectors import (
     adverse_events_visible_to,
     expedited_reports_visible_to,
+    grading_reasons_shown,
     outcome_progress,
     outcomes_visible_to,
 )
@@ -241,6 +242,7 @@ def adverse_event_detail(request, pk: int):
         "plan": event.plan,
         "row": _event_row(event),
         "criteria": _criteria_rows(event),
+        "reasons": grading_reasons_shown(event),
         "report": report,
         "events": trail(obj=event),
     }

@@ -350,3 +350,15 @@ def test_an_outcomes_trail_is_seen_by_the_hospital_and_the_authority_only():
             for username in ["clinician", "reviewer", *OUTSIDERS]
         }
     assert statuses == {"clinician": 200, "reviewer": 200} | dict.fromkeys(OUTSIDERS, 404)
+
+
+# --- In the reader's language --------------------------------------------------------------------
+
+
+def test_the_trail_in_french_names_the_actions_in_french_and_the_csv_keeps_the_code():
+    draft = edited_draft()
+    client = client_for("pharmacist")
+    html = client.get(url("audit-record-trail", draft), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    rows = csv_rows(client.get(url("audit-record-trail-csv", draft), HTTP_ACCEPT_LANGUAGE="fr"))
+    assert "<td>Modification</td>" in html and "<td>Edited</td>" not in html
+    assert {row["action"] for row in rows} >= {"created", "edited"}

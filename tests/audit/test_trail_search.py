@@ -90,7 +90,7 @@ def test_the_actor_filter_keeps_that_persons_events():
     request = submitted()
     html = found("reviewer", reference=request.reference, actor="clinician")
     assert "1 event" in html
-    assert "Co signed" in html
+    assert "Co-signed" in html
 
 
 def test_the_action_filter_takes_the_action_as_the_trail_names_it():

@@ -26,7 +26,7 @@ from atmp_clinic.accounts.demo import DEMO_PASSWORD
 from atmp_clinic.accounts.models import User
 from atmp_clinic.exemptions.models import CRITERIA, ExemptionRequest
 from atmp_clinic.followup import tasks as followup_tasks
-from atmp_clinic.followup.models import FollowUpPlan
+from atmp_clinic.followup.models import FollowUpPlan, visit_label_shown
 from atmp_clinic.followup.reminder_texts import contact_sentence, localised_date
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
@@ -98,6 +98,11 @@ class Story:
     def t(self, text: str) -> str:
         with translation.override(self.language):
             return translation.gettext(text)
+
+    def visit(self, label: str) -> str:
+        """A visit's name as the pages show it in the story's language ("Day 7" reads "Tag 7")."""
+        with translation.override(self.language):
+            return visit_label_shown(label)
 
     def person(self, username: str) -> Person:
         return Person(self.browser, self.site, username, language=self.language)
@@ -315,7 +320,7 @@ def test_the_whole_story_each_step_its_own_user(site, browser, smtp_server, lang
         story.shot(clinician.page, "administered")
         clinician.open(request)
         clinician.page.get_by_role("link", name=t("Follow-up plan")).click()
-        clinician.page.get_by_role("link", name="Year 15").wait_for()
+        clinician.page.get_by_role("link", name=story.visit("Year 15")).wait_for()
         story.shot(clinician.page, "plan", readme="follow-up-plan")
         clinician.close()
         plan = FollowUpPlan.objects.get(administration__request=request)
@@ -352,7 +357,7 @@ def test_the_whole_story_each_step_its_own_user(site, browser, smtp_server, lang
         due = page.locator("section", has=page.get_by_role("heading", name=t("Visits due")))
         # By its address: the demo has other plans of this patient, whose visits may fall due too.
         link = due.locator("tr", has_text=patient.pseudonym).locator(f"a[href='/visits/{day_7.pk}/']")
-        assert link.inner_text() == "Day 7"
+        assert link.inner_text() == story.visit("Day 7")
         story.shot(page, "clinician-worklist", readme="clinician-worklist")
         link.click()
         clinician.take(t("Record the visit"), **{t("Date of the visit"): day_7.due_on.isoformat(),
@@ -363,7 +368,7 @@ def test_the_whole_story_each_step_its_own_user(site, browser, smtp_server, lang
         page.get_by_label(t("Cytokine release syndrome (ASTCT)")).check()
         page.get_by_label(t("Onset")).fill((day_0 + timedelta(days=5)).isoformat())
         page.get_by_label(t("Reported at visit")).select_option(
-            label=f"Day 7, {short_date(day_7.due_on, language)}"
+            label=f"{story.visit('Day 7')}, {short_date(day_7.due_on, language)}"
         )
         page.get_by_label(t("Fever ≥ 38.0 °C attributable to CRS")).check()
         page.get_by_label(t("Hypotension")).check()

@@ -7,10 +7,10 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from icalendar import Calendar
 
-from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
+from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit, visit_label_shown
 from atmp_clinic.patients.models import ConsentKind
 from tests.exemptions.conftest import client_for, user
 from tests.followup.conftest import enrolled_patient, plan_for
@@ -196,3 +196,44 @@ def test_the_clinician_worklist_takes_a_fixed_number_of_queries(plan):
     assert all(sum(f"Extra {n}<" in shown for shown in overdue) == 1 for n in range(10))  # each on one page
     assert all(shown.count("/visits/") <= 10 for shown in overdue)
     assert len(after.captured_queries) == len(before.captured_queries) <= 20
+
+
+# --- Visit names in the reader's language ---------------------------------------------------------
+
+
+def test_a_visit_page_in_german_names_the_visit_in_german_and_the_stored_label_stays(plan):
+    visit = plan.visits.order_by("due_on").first()
+    client = client_for("clinician")
+    visit_page = client.get(
+        reverse("visit-detail", args=[visit.pk]), HTTP_ACCEPT_LANGUAGE="de"
+    ).content.decode()
+    plan_page = client.get(reverse("plan-detail", args=[plan.pk]), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    visit.refresh_from_db()
+    assert visit.label == "Day 7"
+    assert "<h1>Tag 7 " in visit_page
+    assert ">Tag 7</a>" in plan_page and ">Day 7<" not in plan_page
+
+
+def test_the_worklist_in_french_names_the_visits_in_french(plan):
+    day_7 = plan.visits.order_by("due_on").first()
+    with noon(day_7.due_on + timedelta(days=1)):
+        html = client_for("clinician").get(reverse("home"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert ">Jour 7</a>" in section(html, "visits-overdue")
+
+
+@pytest.mark.parametrize(
+    ("label", "language", "shown"),
+    [
+        ("Day 7", "de", "Tag 7"),
+        ("Week 2", "es", "Semana 2"),
+        ("Month 3", "fr", "Mois 3"),
+        ("Year 6", "de", "Jahr 6"),
+        ("Year 6", "en", "Year 6"),
+        ("Extra MRI", "de", "Extra MRI"),  # typed by an authority: shown as typed
+        ("Day 7 (phone)", "de", "Day 7 (phone)"),
+        ("day 7", "de", "day 7"),
+    ],
+)
+def test_canonical_visit_names_are_translated_and_any_other_is_shown_as_typed(label, language, shown):
+    with translation.override(language):
+        assert visit_label_shown(label) == shown

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.utils import translation
 
 from atmp_clinic.registry import grading
 from atmp_clinic.registry.grading import (
@@ -304,3 +305,19 @@ def test_eq5d5l_accepts_the_ends_of_the_vas(vas):
 def test_invalid_eq5d5l_answers_are_refused_naming_the_problem(levels, vas, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         eq5d5l_profile(levels, vas)
+
+
+def test_the_reasons_follow_the_active_language_and_the_choice_labels_read_inside_them():
+    with translation.override("de"):
+        reasons = grade_crs(CrsCriteria(fever=True, oxygen="facemask")).reasons
+    assert reasons == [
+        "Fieber ≥ 38,0 °C, auf CRS zurückzuführen: mindestens Grad 1.",
+        "Hypoxie mit Bedarf an Sauerstoff (Gesichtsmaske): Grad 3.",
+        "Der Grad ergibt sich aus der Hypoxie: Grad 3.",
+    ]
+
+
+def test_an_icans_domain_reads_in_spanish():
+    with translation.override("es"):
+        reason = grade_icans(IcansCriteria(ice_score=8)).reasons[0]
+    assert reason == "Puntuación ICE — 8/10, en el intervalo 7–9: grado 1."

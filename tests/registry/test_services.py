@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from atmp_clinic.accounts.models import Organisation
 from atmp_clinic.audit.selectors import events_for
@@ -16,6 +16,7 @@ from atmp_clinic.patients.models import Patient
 from atmp_clinic.registry import services
 from atmp_clinic.registry.grading import CrsCriteria, IcansCriteria
 from atmp_clinic.registry.models import AdverseEvent, ExpeditedReport, OutcomeRecord, Section
+from atmp_clinic.registry.selectors import grading_reasons_shown
 from tests.exemptions.conftest import user
 from tests.followup.conftest import enrolled_patient, plan_for
 
@@ -228,6 +229,34 @@ def test_a_fatal_crs_is_grade_5(visit):
         visit.plan, kind="crs", grade=None, crs=crs, outcome="fatal", serious=True, seriousness=["death"]
     )
     assert event.grade == 5 and event.grading_reasons[-1] == "Fatal outcome: grade 5."
+
+
+def test_grading_reasons_are_stored_in_english_whatever_the_recorders_language(visit):
+    icans = IcansCriteria(ice_score=5, consciousness="awakens_to_voice")
+    with translation.override("de"):
+        event = adverse_event(visit.plan, term="ICANS", kind="icans", grade=None, icans=icans)
+    event.refresh_from_db()
+    assert event.grading_reasons[0] == "ICE score — 5/10, within 3–6: grade 2."
+    assert event.grading_reasons[-1] == "ICANS grade is that of the most severe domain: grade 2."
+
+
+def test_a_fatal_crs_reads_in_french_on_its_page_and_stays_english_in_the_record(visit):
+    crs = CrsCriteria(fever=True, hypotension=True, vasopressors="multiple")
+    event = adverse_event(
+        visit.plan, kind="crs", grade=None, crs=crs, outcome="fatal", serious=True, seriousness=["death"]
+    )
+    with translation.override("fr"):
+        shown = grading_reasons_shown(event)
+    assert event.grading_reasons[-1] == "Fatal outcome: grade 5."
+    assert shown[-1] == "Issue fatale : grade 5."
+    assert "Hypotension nécessitant plusieurs vasopresseurs, vasopressine non comprise : grade 4." in shown
+
+
+def test_a_refusal_of_the_criteria_is_in_the_recorders_language(visit):
+    crs = CrsCriteria(fever=False, hypotension=True)
+    with translation.override("es"), pytest.raises(ValidationError) as refused:
+        adverse_event(visit.plan, kind="crs", grade=None, crs=crs)
+    assert "Sin fiebre ≥ 38,0 °C" in messages_of(refused.value, "grade")
 
 
 @pytest.mark.parametrize("who", ["pharmacist", "clinician_2", "clinician_b", "reviewer"])

@@ -14,6 +14,7 @@ from atmp_clinic.followup import services as followup_services
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
 from atmp_clinic.registry import views
 from atmp_clinic.registry.forms import OutcomeForm
+from atmp_clinic.registry.grading import CrsCriteria
 from atmp_clinic.registry.models import AdverseEvent, ExpeditedReport, OutcomeRecord, Section
 from atmp_clinic.registry.selectors import expedited_report_queue
 from atmp_clinic.registry.services import expedited_report_submit
@@ -370,3 +371,48 @@ def test_the_worklist_queue_shows_each_side_what_it_owes(report):
     submitted(report)
     assert link in queue_of("reviewer") and link not in queue_of("clinician")
     assert link not in queue_of("clinician_b") and link not in queue_of("reviewer_b")
+
+
+# --- ASTCT grading in the reader's language -------------------------------------------------------
+
+
+def test_a_crs_recorded_in_german_reads_in_german_and_is_stored_in_english(visit):
+    client = client_for("clinician")
+    response = client.post(
+        reverse("adverse-event-new", args=[visit.plan.pk]), crs_post(), HTTP_ACCEPT_LANGUAGE="de"
+    )
+    event = AdverseEvent.objects.get(plan=visit.plan)
+    html = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert event.grading_reasons[-1] == "Grade is that of the hypotension: grade 3."
+    assert (
+        "Hypotonie mit Bedarf an Vasopressoren (ein Vasopressor, mit oder ohne Vasopressin): Grad 3." in html
+    )
+    assert "Der Grad ergibt sich aus der Hypotonie: Grad 3." in html
+    assert "Ein Vasopressor, mit oder ohne Vasopressin" in html  # the criterion's finding, capitalised
+
+
+def test_reasons_stored_in_other_words_are_shown_as_recorded(visit):
+    event = adverse_event(
+        visit.plan, kind="crs", crs=CrsCriteria(fever=True, hypotension=True, vasopressors="one"),
+        term="Cytokine release syndrome",
+    )  # fmt: skip
+    AdverseEvent.objects.filter(pk=event.pk).update(
+        grading_reasons=["Graded by an earlier wording: grade 3."]
+    )
+    html = (
+        client_for("clinician")
+        .get(reverse("adverse-event-detail", args=[event.pk]), HTTP_ACCEPT_LANGUAGE="de")
+        .content.decode()
+    )
+    assert "Graded by an earlier wording: grade 3." in html and "Der Grad ergibt sich" not in html
+
+
+def test_the_adverse_event_form_in_french_offers_the_criteria_in_french(visit):
+    html = (
+        client_for("clinician")
+        .get(reverse("adverse-event-new", args=[visit.plan.pk]), HTTP_ACCEPT_LANGUAGE="fr")
+        .content.decode()
+    )
+    assert '<option value="facemask">Masque facial</option>' in html
+    assert '<option value="none" selected>Néant</option>' in html  # a finding's "none"
+    assert '<option value="none" selected>Aucun</option>' in html  # a treatment's
