@@ -7,7 +7,8 @@ with which object come from tests/permission_rules.py, the objects from the perm
 `build_side`. So a new page is checked as soon as it has its permission rule, and a new route that is
 no page fails here until NOT_PAGES says why. The main forms are also checked in their error state,
 where each error must be tied to its field, and one test goes from login to a saved draft with the
-keyboard alone.
+keyboard alone. Each user sees the pages in the next of the shipped languages, so every language is
+checked on the pages of some roles.
 
 axe is added to each context as an init script (Page.addScriptToEvaluateOnNewDocument): Chromium
 runs those outside the page's Content Security Policy, so the pages are checked with their CSP in
@@ -21,6 +22,7 @@ from base64 import b32decode
 from collections import defaultdict
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django_otp.oath import TOTP
 
@@ -36,6 +38,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = PROJECT_DIR / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FAILING_IMPACTS = {"serious", "critical"}
+LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
 
 # Routes that serve no HTML page to a person, each with why it needs no axe run.
 NOT_PAGES = {
@@ -229,13 +232,17 @@ def test_every_page_has_no_serious_violation(browser, site, side, findings):
         who = who_is(_user(username))
         # The login pages once, as the first user (a pharmacist: with the code page).
         context, page = log_in(browser, site, username, findings if username == USERNAMES[0] else None)
+        # Each user in the next language, so that every page is checked in some of them: the
+        # languages' lang attributes, longer words and own error texts at no extra run.
+        language = LANGUAGE_CODES[USERNAMES.index(username) % len(LANGUAGE_CODES)]
+        context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": site}])
         for name in pages:
             for rule in rules_of(name):
                 if not rule.allowed(who, side if rule.kwargs else None):
                     continue
                 url = reverse(name, kwargs=rule.kwargs(side)) if rule.kwargs else reverse(name)
                 response = page.goto(f"{site}{url}{'?' + rule.query if rule.query else ''}")
-                where = f"{name}{' (' + rule.about + ')' if rule.about else ''} as {username}"
+                where = f"{name}{' (' + rule.about + ')' if rule.about else ''} as {username}, {language}"
                 if response.status not in rule.ok:
                     unexpected.append(f"{where}: {response.status}")
                 elif not response.headers["content-type"].startswith("text/html"):
@@ -243,11 +250,12 @@ def test_every_page_has_no_serious_violation(browser, site, side, findings):
                         f"{where}: {response.headers['content-type']}: list it in NOT_PAGES, why"
                     )
                 else:
+                    assert page.locator("html").get_attribute("lang") == language, where
                     findings.check(page, where)
                 seen_by[name].append(username)
         if username == USERNAMES[0]:
             page.goto(f"{site}/no-such-page/")
-            findings.check(page, "404")
+            findings.check(page, f"404, {language}")
         context.close()
     findings.report(started)
     assert unexpected == []
