@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext_lazy
 
 from atmp_clinic.accounts.models import Organisation, User
 from atmp_clinic.exemptions.models import FollowUpTemplate as TemplateCode
@@ -113,6 +113,12 @@ class FollowUpPlan(models.Model):
 
 # The visit names the default templates and a plan's extra years write: "Day 7", "Month 3", "Year 6".
 CANONICAL_VISIT_LABEL = re.compile(r"^(Day|Week|Month|Year) (\d+)$")
+VISIT_NAMES = {
+    "Day": pgettext_lazy("visit name", "Day %(number)s"),
+    "Week": pgettext_lazy("visit name", "Week %(number)s"),
+    "Month": pgettext_lazy("visit name", "Month %(number)s"),
+    "Year": pgettext_lazy("visit name", "Year %(number)s"),
+}
 
 
 def visit_label_shown(label: str) -> str:
@@ -123,13 +129,7 @@ def visit_label_shown(label: str) -> str:
     if match is None:
         return label
     unit, number = match.groups()
-    names = {
-        "Day": pgettext("visit name", "Day %(number)s"),
-        "Week": pgettext("visit name", "Week %(number)s"),
-        "Month": pgettext("visit name", "Month %(number)s"),
-        "Year": pgettext("visit name", "Year %(number)s"),
-    }
-    return names[unit] % {"number": number}
+    return VISIT_NAMES[unit] % {"number": number}
 
 
 class FollowUpVisit(models.Model):

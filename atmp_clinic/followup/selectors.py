@@ -92,9 +92,12 @@ def clinician_worklist(*, user: User, today: date) -> ClinicianWorklist:
     # The visible plans are read once, as ids: inlined in each section's query, the planner guessed
     # most plans visible and scanned every visit three times (bench/worklists.py: 6 s at 20,000
     # patients); given the ids it reads only their visits through the plan and due-date indexes.
-    plan_ids = list(
-        plans_visible_to(user=user).filter(status=FollowUpPlan.Status.ACTIVE).values_list("pk", flat=True)
+    plans = list(
+        plans_visible_to(user=user)
+        .filter(status=FollowUpPlan.Status.ACTIVE)
+        .values_list("pk", "at_risk_since")
     )
+    plan_ids = [pk for pk, _ in plans]
     # Then every visit a section lists, in one light read that each section takes its own from; only
     # a page of each is read in full. With each section's visits read in full, joined to their
     # plans and patients, the planner guessed thousands of overdue visits where there were tens and
@@ -125,7 +128,9 @@ def clinician_worklist(*, user: User, today: date) -> ClinicianWorklist:
         ),
     ]  # fmt: skip
     at_risk = (
-        FollowUpPlan.objects.filter(pk__in=plan_ids, at_risk_since__isnull=False)
+        # By the few at risk, not all the visible plans' ids again: their SQL text alone cost the
+        # page more than its query (bench/worklists.py).
+        FollowUpPlan.objects.filter(pk__in=[pk for pk, at_risk_since in plans if at_risk_since])
         .select_related("patient")
         .order_by("at_risk_since", "pk")
     )
