@@ -11,6 +11,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # lifelines imports pyplot: make sure it never looks for a display
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from lifelines import KaplanMeierFitter
 from lifelines.plotting import add_at_risk_counts
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -20,7 +22,7 @@ from matplotlib.patches import Patch
 
 from .dashboards import DAYS_PER_MONTH
 
-NO_DATA = "No patients yet"
+NO_DATA = gettext_lazy("No patients yet")
 STYLE = {
     "font.family": "DejaVu Sans",
     "font.size": 10,
@@ -33,10 +35,11 @@ CI_ALPHA = 0.25
 BAR_COLOURS = ["#9ecae1", "#6baed6", "#fd8d3c", "#e6550d", "#a63603"]  # grade 1 (mild) to 5 (fatal)
 
 
-def _png(figure: Figure) -> bytes:
+def _png(figure: Figure, title: str) -> bytes:
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    # The title in the file too, in the language it is drawn in, for whoever reads the image's text.
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None, "Title": str(title)})
     return buffer.getvalue()
 
 
@@ -50,14 +53,14 @@ def _no_data(title: str, message: str = NO_DATA) -> bytes:
         ax = figure.add_subplot()
         ax.set_axis_off()
         ax.set_title(title, loc="left", fontweight="bold")
-        ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=14, color="#555555")
-        return _png(figure)
+        ax.text(0.5, 0.5, str(message), ha="center", va="center", fontsize=14, color="#555555")
+        return _png(figure, title)
 
 
 def kaplan_meier_png(durations: Sequence[float], events: Sequence[bool]) -> bytes:
     """Kaplan–Meier overall survival with its 95 % confidence band (Greenwood, log-log, as lifelines
     computes it), time in months from the first administration, patients at risk underneath."""
-    title = "Overall survival"
+    title = _("Overall survival")
     if len(durations) == 0:
         return _no_data(title)
     months = [days / DAYS_PER_MONTH for days in durations]
@@ -72,26 +75,27 @@ def kaplan_meier_png(durations: Sequence[float], events: Sequence[bool]) -> byte
             ax=ax, ci_show=True, ci_alpha=CI_ALPHA, color=LINE_COLOUR, show_censors=True
         )
         ax.set_title(title, loc="left", fontweight="bold")
-        ax.set_xlabel("Months since administration")
-        ax.set_ylabel("Probability of survival")
+        ax.set_xlabel(_("Months since administration"))
+        ax.set_ylabel(_("Probability of survival"))
         ax.set_ylim(0, 1.05)
         # At least a year on the axis, so a young registry's first weeks do not look like years.
         ax.set_xlim(0, max(12.0, max(months) * 1.02))
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
         ax.legend(
             handles=[Line2D([], [], color=LINE_COLOUR), Patch(facecolor=LINE_COLOUR, alpha=CI_ALPHA)],
-            labels=["Kaplan–Meier estimate", "95 % confidence band"],
+            labels=[_("Kaplan–Meier estimate"), _("%(level)s confidence band") % {"level": "95 %"}],
             loc="lower left",
             frameon=False,
         )
-        add_at_risk_counts(fitter, ax=ax, fig=figure, rows_to_show=["At risk"], labels=["Patients"])
-        return _png(figure)
+        # "At risk" picks lifelines' row and is drawn as its name: it stays in English.
+        add_at_risk_counts(fitter, ax=ax, fig=figure, rows_to_show=["At risk"], labels=[_("Patients")])
+        return _png(figure, title)
 
 
-def bar_chart_png(labels: Sequence[str], values: Sequence[int], title: str, *, unit: str = "Number") -> bytes:
+def bar_chart_png(labels: Sequence[str], values: Sequence[int], title: str, *, unit: str) -> bytes:
     """Counts as vertical bars, each with its number on top (the adverse events by grade)."""
     if not values or sum(values) == 0:
-        return _no_data(title, NO_DATA if not values else "None recorded")
+        return _no_data(title, NO_DATA if not values else _("None recorded"))
     with matplotlib.rc_context(STYLE):
         figure = _figure()
         ax = figure.add_subplot()
@@ -102,4 +106,4 @@ def bar_chart_png(labels: Sequence[str], values: Sequence[int], title: str, *, u
         ax.set_ylabel(unit)
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.margins(y=0.12)
-        return _png(figure)
+        return _png(figure, title)

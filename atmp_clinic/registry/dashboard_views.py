@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from . import dashboards
@@ -65,9 +66,9 @@ def adverse_events_png(request):
     summary = dashboards.adverse_events_by_grade(_scope_or_404(request))
     return _png(
         bar_chart_png(
-            [f"Grade {row.grade}" for row in summary.grades],
+            [_("Grade %(grade)s") % {"grade": row.grade} for row in summary.grades],
             [row.events for row in summary.grades],
-            "Adverse events by grade",
-            unit="Adverse events",
+            _("Adverse events by grade"),
+            unit=_("Adverse events"),
         )
     )

@@ -5,12 +5,13 @@ import io
 from datetime import timedelta
 
 import matplotlib.image
+import PIL.Image
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from atmp_clinic.followup import services as followup_services
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit
@@ -240,11 +241,26 @@ def test_kaplan_meier_image_of_one_patient_on_day_0_is_a_png():
     assert_png(kaplan_meier_png([0], [False]))
 
 
+def png_title(content: bytes) -> str:
+    return PIL.Image.open(io.BytesIO(content)).text["Title"]
+
+
+def test_charts_are_drawn_in_the_readers_language():
+    with translation.override("de"):
+        survival = kaplan_meier_png([30, 200, 365], [True, False, True])
+        empty = kaplan_meier_png([], [])
+    assert png_title(survival) == png_title(empty) == "Gesamtüberleben"
+    response = client_for("analyst").get(reverse("dashboard-adverse-events"), HTTP_ACCEPT_LANGUAGE="fr")
+    assert png_title(response.content) == "Événements indésirables par grade"
+    with translation.override("en"):
+        assert png_title(kaplan_meier_png([30], [True])) == "Overall survival"
+
+
 def test_bar_chart_is_a_png_with_data_and_without():
     labels = [f"Grade {grade}" for grade in range(1, 6)]
-    assert_png(bar_chart_png(labels, [4, 2, 1, 0, 0], "Adverse events by grade"))
-    assert_png(bar_chart_png(labels, [0, 0, 0, 0, 0], "Adverse events by grade"))
-    assert_png(bar_chart_png([], [], "Adverse events by grade"))
+    assert_png(bar_chart_png(labels, [4, 2, 1, 0, 0], "Adverse events by grade", unit="Adverse events"))
+    assert_png(bar_chart_png(labels, [0, 0, 0, 0, 0], "Adverse events by grade", unit="Adverse events"))
+    assert_png(bar_chart_png([], [], "Adverse events by grade", unit="Adverse events"))
 
 
 @pytest.mark.parametrize("name", ["dashboard-survival", "dashboard-adverse-events"])
