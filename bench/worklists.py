@@ -21,6 +21,7 @@ loop for --seconds, so a neighbour's load on the machine falls on all of them al
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -222,8 +223,15 @@ def main() -> None:
         print(f"Wrote the section {SECTION!r} of BENCHMARKS.md")
 
 
+def pinned_queries() -> dict[str, str]:
+    """The queries per page that tests/test_worklist_query_counts.py pins, as it pins them now."""
+    source = (ROOT / "tests" / "test_worklist_query_counts.py").read_text()
+    return dict(re.findall(r"^([A-Z_]+) = (\d+)", source, re.MULTILINE))
+
+
 def report(*, who, listed, results, args, load, url) -> None:
     box = machine()
+    pinned = pinned_queries()
     shared = f" (on {box['cores']} cores: other work shared the machine)" if max(load) > 0.5 else ""
     rows = []
     for name, figures in results.items():
@@ -265,7 +273,8 @@ The people and what their page lists:
 {chr(10).join(rows)}
 
 Queries per page are fixed whatever the data (tests/test_worklist_query_counts.py, 2 rows against
-more than a page: reviewer 11, clinician 17, analyst dashboard 12 computing its figures, 8 showing
+more than a page: reviewer {pinned["REVIEWER_HOME"]}, clinician {pinned["CLINICIAN_HOME"]}, analyst
+dashboard {pinned["ANALYST_DASHBOARD_COMPUTED"]} computing its figures, {pinned["ANALYST_DASHBOARD_KEPT"]} showing
 them kept). Each worklist section shows its 10 most urgent rows and its total, and pages through the
 rest (`?<section>=<page>`).
 The dashboard shows figures kept up to 15 minutes (registry.dashboards; beat recomputes the
