@@ -23,7 +23,9 @@ from collections import defaultdict
 
 import pytest
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django_otp.oath import TOTP
 
 from atmp_clinic.accounts.demo import DEMO_PASSWORD
@@ -319,6 +321,27 @@ def test_pages_shown_once(browser, site, findings):
     page.get_by_role("button", name=re.compile("Turn on|Continue|Confirm")).click()
     page.locator(".recovery-codes").wait_for()
     findings.check(page, "second-factor-recovery-codes")
+    context.close()
+    assert findings.failing == [], "\n".join(findings.failing)
+
+
+def test_lockout_and_server_error_pages(browser, site, findings):
+    """The pages no route leads to: the lockout after too many failed logins, as served, and the
+    server error page, which Django renders without a request (no menu, no styles), in each language."""
+    context = with_axe(browser.new_context())
+    page = context.new_page()
+    page.goto(f"{site}/accounts/login/")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        page.get_by_label("Username").fill("locked-out-by-this-test")
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Too many failed log-in attempts").wait_for()
+    findings.check(page, "lockout")
+    for language in LANGUAGE_CODES:
+        with translation.override(language):
+            page.set_content(render_to_string("500.html"))
+        assert page.locator("html").get_attribute("lang") == language
+        findings.check(page, f"500, {language}")
     context.close()
     assert findings.failing == [], "\n".join(findings.failing)
 
