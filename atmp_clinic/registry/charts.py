@@ -87,8 +87,13 @@ def kaplan_meier_png(durations: Sequence[float], events: Sequence[bool]) -> byte
             loc="lower left",
             frameon=False,
         )
-        # "At risk" picks lifelines' row and is drawn as its name: it stays in English.
         add_at_risk_counts(fitter, ax=ax, fig=figure, rows_to_show=["At risk"], labels=[_("Patients")])
+        # lifelines draws its row's name as the key that picks the row: named again in the reader's
+        # language on the table's first tick.
+        table = figure.axes[-1]
+        ticks = [tick.get_text() for tick in table.get_xticklabels()]
+        ticks[0] = ticks[0].replace("At risk", _("At risk"), 1)
+        table.set_xticklabels(ticks, ha="right")
         return _png(figure, title)
 
 
