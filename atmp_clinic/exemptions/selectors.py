@@ -123,11 +123,12 @@ def clocked(requests: QuerySet[ExemptionRequest], **annotations) -> list[tuple]:
     ]  # fmt: skip
 
 
-class RequestRows:
-    """Requests already in order, each with its clock, read a page at a time with what their rows
-    show (django.core.paginator takes it like a queryset)."""
+class PageRows:
+    """A worklist section's rows, already in order, made into what a page shows only for the page
+    asked (django.core.paginator takes it like a queryset): the order comes from a light read of
+    every row, the objects for ten of them."""
 
-    def __init__(self, rows: list[tuple]):
+    def __init__(self, rows: list):
         self._rows = rows
 
     def count(self) -> int:
@@ -136,8 +137,17 @@ class RequestRows:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index: slice) -> list[tuple[ExemptionRequest, ReviewClock | None]]:
-        rows = self._rows[index]
+    def __getitem__(self, index: slice) -> list:
+        return self.read(self._rows[index])
+
+    def read(self, rows: list) -> list:
+        raise NotImplementedError
+
+
+class RequestRows(PageRows):
+    """Requests, each with its clock (from `clocked`)."""
+
+    def read(self, rows: list[tuple]) -> list[tuple[ExemptionRequest, ReviewClock | None]]:
         # By id alone: the rows come from the requests the person sees. Only the row's columns: the
         # full request, and the patient with its encrypted identity, cost more than the page.
         by_pk = (

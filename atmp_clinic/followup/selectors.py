@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.accounts.selectors import active_membership, granted_ids, has_role_in
 from atmp_clinic.exemptions.models import ExemptionRequest
-from atmp_clinic.exemptions.selectors import WorklistSection
+from atmp_clinic.exemptions.selectors import PageRows, WorklistSection
 from atmp_clinic.patients.models import Patient
 
 from .models import FollowUpPlan, FollowUpVisit, OutboxMessage, VisitDraft
@@ -59,21 +59,10 @@ def may_amend_plan(*, user: User, plan: FollowUpPlan) -> bool:
     )
 
 
-class VisitRows:
-    """A worklist section's visits, already in order as ids, read a page at a time
-    (django.core.paginator takes it like a queryset) with what their rows show."""
+class VisitRows(PageRows):
+    """Visits, by id."""
 
-    def __init__(self, ids: list[int]):
-        self._ids = ids
-
-    def count(self) -> int:
-        return len(self._ids)
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, index: slice) -> list[FollowUpVisit]:
-        ids = self._ids[index]
+    def read(self, ids: list[int]) -> list[FollowUpVisit]:
         # By id alone: the ids come from the visible plans.
         by_pk = FollowUpVisit.objects.select_related("plan__patient").in_bulk(ids)
         return [by_pk[pk] for pk in ids]
