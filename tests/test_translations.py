@@ -16,8 +16,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
+from atmp_clinic.accounts.models import User
 from atmp_clinic.followup.reminder_texts import reminder_email
-from tests.conftest import require_service
+from tests.conftest import log_in, require_service
 from tests.factories import HospitalFactory, member
 from tests.followup.test_reminder_texts import make_visit
 
@@ -143,6 +144,12 @@ def test_a_page_asked_for_in_german_is_german(client, clinician):
     assert '<html lang="de">' in page
     assert "Arbeitsliste" in page
     assert "Abmelden" in page
+
+
+def test_a_reviewers_capabilities_are_named_in_the_page_language(client, demo):
+    log_in(client, User.objects.get(username="reviewer"))  # the demo's validator
+    page = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "(validation)" in page and "(validator)" not in page
 
 
 def test_a_page_without_a_choice_stays_english(client, clinician):

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 # The EU and EEA member states, whose national authorities may grant a hospital exemption.
@@ -236,13 +237,14 @@ class Membership(models.Model):
 
     @property
     def capabilities(self) -> list[str]:
+        """As the header and the staff lists name them, in the reader's language."""
         return [
             label
             for flag, label in (
-                (self.is_validator, "validator"),
-                (self.is_assessor, "assessor"),
-                (self.is_decider, "decider"),
-                (self.is_qualified_person, "qualified person"),
+                (self.is_validator, pgettext("review capability", "validator")),
+                (self.is_assessor, pgettext("review capability", "assessor")),
+                (self.is_decider, pgettext("review capability", "decider")),
+                (self.is_qualified_person, pgettext("review capability", "qualified person")),
             )
             if flag
         ]
