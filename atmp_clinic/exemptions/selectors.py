@@ -82,7 +82,7 @@ def _clock(
         is_stopped=is_stopped,
         due_on=due_on,
         is_overdue=not is_stopped and today > due_on,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,8 @@ class WorklistSection:
 
 
 def clocked(requests: QuerySet[ExemptionRequest], **annotations) -> list[tuple]:
-    """Each request's light row (pk, state and `annotations`, as named fields) with its clock, in the
-    queryset's order: two reads whatever their number. Full requests are made into objects only for
+    """Each request's light row (pk, state, the clock's columns and `annotations`, as named fields)
+    with its clock, in the queryset's order: two reads whatever their number. Full requests are made into objects only for
     the rows a page shows (RequestRows): at an authority's volume, objects and a clock per related
     manager for every request cost a worklist most of its time (bench/worklists.py)."""
     light = list(
