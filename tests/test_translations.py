@@ -152,6 +152,12 @@ def test_a_reviewers_capabilities_are_named_in_the_page_language(client, demo):
     assert "(validation)" in page and "(validator)" not in page
 
 
+def test_a_review_clocks_phase_is_named_in_the_page_language(client, demo):
+    log_in(client, User.objects.get(username="reviewer"))  # the demo has a request to validate
+    page = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "(Validierung, Tag " in page and "(validation, " not in page
+
+
 def test_a_page_without_a_choice_stays_english(client, clinician):
     client.force_login(clinician)
     page = client.get(reverse("home")).content.decode()

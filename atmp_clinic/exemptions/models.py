@@ -156,7 +156,10 @@ class ExemptionRequest(models.Model):
     def get_state_display(self) -> str:
         # Django's own hashes every choice's lazy label, a translation each, on every call: a dozen
         # per row, most of a worklist's rendering (bench/worklists.py). One lookup does the same.
-        return State(self.state).label if self.state in State.values else self.state
+        try:
+            return State(self.state).label
+        except ValueError:
+            return self.state
 
 
 def attachment_path(attachment: "Attachment", filename: str) -> str:

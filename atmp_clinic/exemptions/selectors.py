@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from atmp_clinic.accounts.models import User
 from atmp_clinic.accounts.selectors import visible_to
@@ -25,6 +26,12 @@ def requests_visible_to(*, user: User) -> QuerySet[ExemptionRequest]:
     )
 
 
+REVIEW_PHASES = {
+    "validation": pgettext_lazy("review phase", "validation"),
+    "assessment": pgettext_lazy("review phase", "assessment"),
+}
+
+
 @dataclass(frozen=True)
 class ReviewClock:
     phase: str  # "validation" or "assessment"
@@ -33,6 +40,10 @@ class ReviewClock:
     is_stopped: bool
     due_on: date
     is_overdue: bool
+
+    @property
+    def phase_label(self) -> str:
+        return REVIEW_PHASES[self.phase]
 
 
 def review_clock(*, request: ExemptionRequest, today: date | None = None) -> ReviewClock | None:

@@ -193,10 +193,16 @@ class FollowUpVisit(models.Model):
     # One lookup each, not Django's translation of every choice per call (see
     # ExemptionRequest.get_state_display): a clinician's worklist shows both on every row.
     def get_status_display(self) -> str:
-        return self.Status(self.status).label if self.status in self.Status.values else self.status
+        try:
+            return self.Status(self.status).label
+        except ValueError:
+            return self.status
 
     def get_modality_display(self) -> str:
-        return Modality(self.modality).label if self.modality in Modality.values else self.modality
+        try:
+            return Modality(self.modality).label
+        except ValueError:
+            return self.modality
 
     @property
     def display_label(self) -> str:
