@@ -102,15 +102,15 @@ def _follow_up(request, membership) -> dict:
             "visit_sections": paged(request, worklist.sections),
             "at_risk": worklist.at_risk,
             "today": timezone.localdate(),
-            "report_queue": expedited_report_queue(user=request.user),
+            "report_queue": expedited_report_queue(user=request.user, membership=membership),
         }
     if membership.role == Role.PHARMACIST:
         return {
             "batches_in_testing": batches_in_testing(user=request.user),
-            "report_queue": expedited_report_queue(user=request.user),
+            "report_queue": expedited_report_queue(user=request.user, membership=membership),
         }
     if membership.role == Role.REVIEWER:
-        return {"report_queue": expedited_report_queue(user=request.user)}
+        return {"report_queue": expedited_report_queue(user=request.user, membership=membership)}
     patient = getattr(request.user, "patient", None)
     if membership.role == Role.PATIENT and patient is not None:
         return {

@@ -84,6 +84,7 @@ def clinician_worklist(*, user: User, today: date) -> ClinicianWorklist:
     plans = list(
         plans_visible_to(user=user)
         .filter(status=FollowUpPlan.Status.ACTIVE)
+        .order_by()
         .values_list("pk", "at_risk_since")
     )
     plan_ids = [pk for pk, _ in plans]
@@ -96,6 +97,9 @@ def clinician_worklist(*, user: User, today: date) -> ClinicianWorklist:
     listed = list(
         FollowUpVisit.objects.filter(plan_id__in=plan_ids)
         .filter(Q(status=scheduled, due_on__lte=week_ahead) | Q(status=missed, due_on__gte=missed_since))
+        # Unordered: each section sorts its own, and the visits' default order (by plan) joined
+        # every listed visit to its plan only to sort them.
+        .order_by()
         .values_list("pk", "status", "due_on", "window_closes_on")
     )
 

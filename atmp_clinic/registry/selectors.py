@@ -62,10 +62,11 @@ def _reports_visible_in(membership: Membership | None) -> QuerySet[ExpeditedRepo
     return ExpeditedReport.objects.none()
 
 
-def expedited_report_queue(*, user: User) -> QuerySet[ExpeditedReport]:
+def expedited_report_queue(*, user: User, membership: Membership | None = None) -> QuerySet[ExpeditedReport]:
     """What needs doing about reports, oldest deadline first: for the hospital those still to
-    submit, for the authority those to acknowledge."""
-    membership = active_membership(user=user)
+    submit, for the authority those to acknowledge. `membership`: the user's active one, when the
+    caller has it already."""
+    membership = membership or active_membership(user=user)
     waiting = (
         ExpeditedReport.Status.SUBMITTED
         if membership and membership.role == Role.REVIEWER
