@@ -63,8 +63,15 @@ class VisitRows(PageRows):
     """Visits, by id."""
 
     def read(self, ids: list[int]) -> list[FollowUpVisit]:
-        # By id alone: the ids come from the visible plans.
-        by_pk = FollowUpVisit.objects.select_related("plan__patient").in_bulk(ids)
+        # By id alone: the ids come from the visible plans. Only the row's columns (as RequestRows).
+        by_pk = (
+            FollowUpVisit.objects.select_related("plan__patient")
+            .only(
+                "label", "due_on", "window_opens_on", "window_closes_on", "modality", "status",
+                "plan__at_risk_since", "plan__patient__pseudonym",
+            )
+            .in_bulk(ids)
+        )  # fmt: skip
         return [by_pk[pk] for pk in ids]
 
 
