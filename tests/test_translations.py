@@ -149,13 +149,19 @@ def test_a_page_asked_for_in_german_is_german(client, clinician):
 def test_a_reviewers_capabilities_are_named_in_the_page_language(client, demo):
     log_in(client, User.objects.get(username="reviewer"))  # the demo's validator
     page = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
-    assert "(validation)" in page and "(validator)" not in page
+    assert "(validateur)" in page and "(validator)" not in page
 
 
 def test_a_review_clocks_phase_is_named_in_the_page_language(client, demo):
     log_in(client, User.objects.get(username="reviewer"))  # the demo has a request to validate
     page = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "(Validierung, Tag " in page and "(validation, " not in page
+
+
+def test_the_trail_search_names_record_types_in_the_page_language(client, demo):
+    log_in(client, User.objects.get(username="reviewer"))
+    page = client.get(reverse("audit-search"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Nachsorgevisite" in page and "Follow up visit" not in page
 
 
 def test_a_page_without_a_choice_stays_english(client, clinician):

@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.accounts.models import Role, User
 from atmp_clinic.accounts.selectors import active_membership
@@ -37,6 +38,7 @@ from .selectors import actions_named
 @dataclass(frozen=True)
 class RecordType:
     model: type[models.Model]
+    name: str  # as the trail search offers it, in the reader's language
     visible_to: Callable[..., QuerySet]
     page: Callable[[models.Model], str]
     # What its signatures were given over, built again from the record as it stands.
@@ -45,10 +47,6 @@ class RecordType:
     @property
     def key(self) -> str:
         return self.model._meta.label_lower
-
-    @property
-    def name(self) -> str:
-        return str(self.model._meta.verbose_name).capitalize()
 
 
 def _decisions_visible_to(*, user: User) -> QuerySet[Decision]:
@@ -63,27 +61,49 @@ RECORD_TYPES: dict[str, RecordType] = {
     for record_type in (
         RecordType(
             ExemptionRequest,
+            _("Exemption request"),
             requests_visible_to,
             lambda r: reverse("request-detail", args=[r.pk]),
             request_content,
         ),
         RecordType(
             Decision,
+            _("Decision"),
             _decisions_visible_to,
             lambda d: reverse("request-detail", args=[d.request_id]),
             decision_content,
         ),
         RecordType(
-            Batch, batches_visible_to, lambda b: reverse("batch-detail", args=[b.pk]), release_content
+            Batch,
+            _("Batch"),
+            batches_visible_to,
+            lambda b: reverse("batch-detail", args=[b.pk]),
+            release_content,
         ),
-        RecordType(FollowUpPlan, plans_visible_to, lambda p: reverse("plan-detail", args=[p.pk])),
-        RecordType(FollowUpVisit, visits_visible_to, lambda v: reverse("visit-detail", args=[v.pk])),
-        RecordType(OutcomeRecord, outcomes_visible_to, lambda o: reverse("visit-detail", args=[o.visit_id])),
         RecordType(
-            AdverseEvent, adverse_events_visible_to, lambda e: reverse("adverse-event-detail", args=[e.pk])
+            FollowUpPlan, _("Follow-up plan"), plans_visible_to, lambda p: reverse("plan-detail", args=[p.pk])
+        ),
+        RecordType(
+            FollowUpVisit,
+            _("Follow-up visit"),
+            visits_visible_to,
+            lambda v: reverse("visit-detail", args=[v.pk]),
+        ),
+        RecordType(
+            OutcomeRecord,
+            _("Outcome record"),
+            outcomes_visible_to,
+            lambda o: reverse("visit-detail", args=[o.visit_id]),
+        ),
+        RecordType(
+            AdverseEvent,
+            _("Adverse event"),
+            adverse_events_visible_to,
+            lambda e: reverse("adverse-event-detail", args=[e.pk]),
         ),
         RecordType(
             ExpeditedReport,
+            _("Expedited report"),
             expedited_reports_visible_to,
             lambda r: reverse("expedited-report-detail", args=[r.pk]),
         ),
