@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 
@@ -123,3 +124,10 @@ def test_non_staff_cannot_reach_the_admin(demo):
     client = Client()
     log_in(client, "pharmacist")
     assert client.get(reverse("admin:accounts_organisation_changelist")).status_code == 302
+
+
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_favicon_ico(client):
+    # Without it every page made the browser request /favicon.ico, a 404 in its console.
+    page = client.get(reverse("login")).content.decode()
+    assert '<link rel="icon" href="/static/img/favicon.svg"' in page
+    assert finders.find("img/favicon.svg")
