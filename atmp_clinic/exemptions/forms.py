@@ -120,7 +120,9 @@ class AssessmentForm(forms.Form):
 
 
 class DecisionForm(SignatureForm):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=Outcome.choices)
+    # Nothing chosen beforehand: a signed decision is the decider's own choice, never a default
+    # left standing.
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", "—"), *Outcome.choices])
     reasons = forms.CharField(label=_("Reasons"), widget=forms.Textarea(attrs={"rows": 3}))
     conditions = forms.CharField(
         label=_("Conditions"),
@@ -128,7 +130,7 @@ class DecisionForm(SignatureForm):
         required=False,
         help_text=_("Required for an approval with conditions."),
     )
-    follow_up_years = forms.IntegerField(label=_("Follow up years"),
+    follow_up_years = forms.IntegerField(label=_("Follow-up years"),
         min_value=1, max_value=30, required=False,
         help_text=_("Leave empty for the default: 15 years after integrating vectors or genome editing, 5 otherwise."),
     )  # fmt: skip

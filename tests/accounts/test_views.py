@@ -131,3 +131,14 @@ def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_favicon_
     page = client.get(reverse("login")).content.decode()
     assert '<link rel="icon" href="/static/img/favicon.svg"' in page
     assert finders.find("img/favicon.svg")
+
+
+def test_a_patients_menu_names_their_visits_not_a_worklist(client):
+    log_in(client, "patient")
+    nav = (
+        client.get(reverse("home"))
+        .content.decode()
+        .split('<nav class="site-nav"', 1)[1]
+        .split("</nav>", 1)[0]
+    )
+    assert "Your visits" in nav and "Worklist" not in nav

@@ -304,3 +304,14 @@ def test_worklist_queries_do_not_grow_with_requests(django_assert_max_num_querie
 def test_new_draft_form_starts_from_the_hospitals_manufacturing_authorisation():
     page = client_for("pharmacist").get(reverse("request-create")).content.decode()
     assert 'value="NL-MIA-104 231"' in page
+
+
+def test_the_decision_form_chooses_no_outcome_for_the_decider():
+    request = ready_for_decision()
+    page = client_for("decider").get(reverse("request-detail", args=[request.pk])).content.decode()
+    outcome = page[page.index('name="outcome"') : page.index("</select>", page.index('name="outcome"'))]
+    # A browser shows the first option when none is selected: it must be the empty one.
+    first_option = outcome[outcome.index("<option") :].split(">", 1)[0]
+    assert 'value=""' in first_option
+    response = step("decider", request, "decide", reasons="The criteria are met.", password=PASSWORD)
+    assert response.status_code == 400 and state_of(request) == State.READY_FOR_DECISION
