@@ -108,6 +108,12 @@ def test_draft_form_errors_keep_what_was_typed():
     }
     page = client_for("pharmacist").post(reverse("request-create"), data).content.decode()
     assert "An ICD-10 code looks like" in page and "Typed with care" in page
+    # Named at the top of the long form too, linked to where the field marks it.
+    summary = page[
+        page.index('class="error-summary"') : page.index("</div>", page.index('class="error-summary"'))
+    ]
+    assert '<a href="#id_indication_code_error">' in summary and "An ICD-10 code looks like" in summary
+    assert 'id="id_indication_code_error"' in page
 
 
 def test_draft_form_offers_only_the_hospitals_patients_and_products():
