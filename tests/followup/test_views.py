@@ -259,6 +259,23 @@ def test_the_worklist_in_french_names_the_visits_in_french(plan):
 
 
 @pytest.mark.parametrize(
+    ("language", "shown"),
+    [
+        ("en", "<dd>Vital status, Adverse events</dd>"),
+        ("de", "<dd>Vitalstatus, Unerwünschte Ereignisse</dd>"),
+    ],
+)
+def test_a_visit_page_names_what_the_visit_collects_in_the_page_language(plan, language, shown):
+    visit = plan.visits.order_by("due_on").first()
+    FollowUpVisit.objects.filter(pk=visit.pk).update(collects=["vital_status", "adverse_events"])
+    page = client_for("clinician").get(
+        reverse("visit-detail", args=[visit.pk]), HTTP_ACCEPT_LANGUAGE=language
+    )
+    html = page.content.decode()
+    assert shown in html and "vital_status" not in html
+
+
+@pytest.mark.parametrize(
     ("label", "language", "shown"),
     [
         ("Day 7", "de", "Tag 7"),
