@@ -23,7 +23,7 @@ def visit_rows(visits, today: date) -> SafeString:
     window_opens_format = gettext("j M")  # its year only when the window crosses a year end
     return format_html_join(
         "\n",
-        '<tr{}><td>{}{}</td><td><a href="{}">{}</a></td><td>{}{}</td><td>{} – {}</td><td>{}</td>'
+        '<tr{}><td><span class="identifier">{}</span>{}</td><td><a href="{}">{}</a></td><td>{}{}</td><td>{} – {}</td><td>{}</td>'
         '<td><span class="state state-{}">{}</span></td></tr>',
         (
             (
