@@ -1,6 +1,6 @@
 """The authority's decision letter (SPEC §6): on the authority's letterhead, the decision on an
 exemption request with its reasons and conditions, the decider's signature manifestation, and how
-to verify the letter. The letter's own SHA-256 is recorded when it is issued, not printed on it:
+a recipient has a copy checked (by the authority, quoting the letter's reference). The letter's own SHA-256 is recorded when it is issued, not printed on it:
 a file cannot contain its own hash."""
 
 from datetime import timedelta
@@ -92,10 +92,12 @@ def build(decision: Decision) -> Built:
     request = decision.request
     authority, hospital = request.authority, request.hospital
     title = _("Decision letter — %(reference)s") % {"reference": request.reference}
+    # What a recipient can do: the authority checks a copy on the platform against the file it issued.
     verify = _(
-        "This letter is recorded as issued with the SHA-256 of its file. To verify a copy, run "
-        "“manage.py verify_document FILE” on the ATMP Clinic platform, or ask %(authority)s."
-    ) % {"authority": authority.name}
+        "This letter is recorded on the ATMP Clinic platform as issued, with the SHA-256 of its file. "
+        "To make sure a copy is genuine and unchanged, send it to %(authority)s quoting our reference "
+        "%(reference)s: the authority can check it against the letter it issued."
+    ) % {"authority": authority.name, "reference": request.reference}
     story: list[Flowable] = [
         *_letterhead(authority, style),
         _addressee(hospital, style),
@@ -115,17 +117,21 @@ def build(decision: Decision) -> Built:
             pdf.text(
                 _(
                     "Decision on your %(kind)s for %(product)s, for the patient with pseudonymous code "
-                    "%(patient)s, indication %(indication)s, submitted %(submitted)s."
+                    "%(patient)s, submitted %(submitted)s."
                 )
                 % {
                     "kind": request.get_kind_display().lower(),
                     "product": request.product.name,
                     "patient": request.patient.pseudonym,
-                    "indication": f"{request.indication_code} {request.indication}".strip(),
                     "submitted": date_format(timezone.localdate(request.submitted_at), "j F Y"),
                 }
             ),
             style.body,
+        ),
+        # The indication as the hospital typed it, on a line of its own: inside the sentence its own
+        # full stop (or none, or a question mark) read as "exhausted., submitted".
+        pdf.key_values(
+            [(_("Indication"), f"{request.indication_code} {request.indication}".strip())], style=style
         ),
         Paragraph(pdf.text(_("Decision")), style.heading),
         Paragraph(f"<b>{pdf.text(decision.get_outcome_display())}</b>", style.body),

@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from atmp_clinic.accounts.models import Role, User
@@ -13,12 +14,23 @@ from .services import EDITABLE_FIELDS
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def formfield_keeping_model_minimum(model_field, **kwargs):
+    """The model field's form field, whose lowest value is the model's rule (its MinValueValidator):
+    a positive field's form field otherwise says "at least 0" first and the model "at least 1" only
+    once that is met, and the browser's min is 0."""
+    minimums = [v.limit_value for v in model_field.validators if isinstance(v, MinValueValidator)]
+    if minimums:
+        kwargs.setdefault("min_value", max(minimums))
+    return model_field.formfield(**kwargs)
+
+
 class RequestForm(forms.ModelForm):
     """Every field the hospital writes; patient and product only when the draft is created."""
 
     class Meta:
         model = ExemptionRequest
         fields = ["patient", "product", *EDITABLE_FIELDS]
+        formfield_callback = formfield_keeping_model_minimum
         widgets = {
             "planned_administration_date": DATE_INPUT,
             **{name: forms.Textarea(attrs={"rows": 3}) for name in (

@@ -210,6 +210,12 @@ class FollowUpVisit(models.Model):
         return visit_label_shown(self.label)
 
     @property
+    def window_in_one_year(self) -> bool:
+        """Whether the window's first day may be written without its year: only when both ends fall
+        in the same year ("5 November 2028 and 4 January 2029", never "5 November and 4 January 2029")."""
+        return self.window_opens_on.year == self.window_closes_on.year
+
+    @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.SCHEDULED and self.due_on < timezone.localdate()
 

@@ -207,7 +207,9 @@ def visit_record(
                 )
                 % {
                     "day": date_format(performed_on, "d F Y"),
-                    "opens": date_format(visit.window_opens_on, "d F"),
+                    "opens": date_format(
+                        visit.window_opens_on, "d F" if visit.window_in_one_year else "d F Y"
+                    ),
                     "closes": date_format(visit.window_closes_on, "d F Y"),
                 }
             }

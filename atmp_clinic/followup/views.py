@@ -15,6 +15,7 @@ from atmp_clinic.documents.views import issued_pdf
 from atmp_clinic.exemptions.views import add_errors
 from atmp_clinic.patients import services as patient_services
 from atmp_clinic.patients.selectors import can_see_identity
+from atmp_clinic.registry.models import section_names
 from atmp_clinic.registry.views import plan_adverse_events_context, visit_outcome_context
 
 from . import services
@@ -97,6 +98,7 @@ def visit_detail(request, pk: int, *, failed_step: str = "", failed_form=None, s
     context = {
         "visit": visit,
         "plan": visit.plan,
+        "collects": section_names(visit.collects),
         "steps": steps,
         "record_draft": draft,
         "events": trail(obj=visit),

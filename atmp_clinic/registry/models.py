@@ -30,6 +30,12 @@ class Section(models.TextChoices):
     REPLICATION_COMPETENT_VECTOR = "replication_competent_vector", _("Replication-competent vector test")
 
 
+def section_names(codes: list[str]) -> list[str]:
+    """What a visit collects as a person reads it, in the active language; a code that is not one of
+    the sections (an old template's) is shown as stored."""
+    return [Section(code).label if code in Section.values else code for code in codes]
+
+
 class Finding(models.TextChoices):
     DETECTED = "detected", _("Detected")
     NOT_DETECTED = "not_detected", _("Not detected")

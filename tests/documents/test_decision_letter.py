@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 
 from atmp_clinic.audit.selectors import signatures_for
@@ -93,9 +94,27 @@ def test_it_shows_the_deciders_signature_manifestation(letter):
     assert f"{signature.signed_at:%Y-%m-%d %H:%M:%S} UTC" in text
 
 
-def test_it_says_how_it_can_be_verified(letter):
-    _, content = letter
-    assert "manage.py verify_document" in pdf_text(content)
+def test_it_tells_a_recipient_to_have_a_copy_checked_by_the_authority_quoting_its_reference(letter):
+    request, content = letter
+    text = " ".join(pdf_text(content).split())
+    assert f"send it to {request.authority.name} quoting our reference {request.reference}" in text
+    assert "manage.py" not in text  # a developer's command, which no hospital can run
+
+
+@pytest.mark.parametrize(
+    "typed", ["standard options were exhausted.", "no standard option left", "relapsed?"]
+)
+def test_the_indication_as_typed_never_runs_into_the_sentence(typed):
+    request = ready_for_decision()
+    ExemptionRequest.objects.filter(pk=request.pk).update(indication=typed)
+    services.request_decide(
+        actor=user("decider"), request=ExemptionRequest.objects.get(pk=request.pk), **signature_of(user("decider")),
+        outcome="rejected", reasons="Not custom-made.",
+    )  # fmt: skip
+    text = " ".join(pdf_text(download("pharmacist", request).content).split())
+    submitted = date_format(timezone.localdate(request.submitted_at), "j F Y")
+    assert f"{request.patient.pseudonym}, submitted {submitted}." in text
+    assert f"{request.indication_code} {typed}" in text and f"{typed}, submitted" not in text
 
 
 def test_it_never_holds_the_patients_identity(letter):

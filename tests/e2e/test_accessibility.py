@@ -16,6 +16,7 @@ force, as served, where bypass_csp=True would check pages that are not quite the
 
 A violation of impact serious or critical fails the test; lesser ones are printed (with -s)."""
 
+import hashlib
 import re
 import time
 from base64 import b32decode
@@ -30,8 +31,12 @@ from django_otp.oath import TOTP
 
 from atmp_clinic.accounts.demo import DEMO_PASSWORD
 from atmp_clinic.accounts.models import User
+from atmp_clinic.audit.services import record_event
+from atmp_clinic.audit.trails import trail_key
+from atmp_clinic.exemptions.selectors import requests_visible_to
 from atmp_clinic.followup.models import FollowUpVisit
 from tests.conftest import PROJECT_DIR, authenticator_code, require_service
+from tests.e2e.conftest import screenshot
 from tests.permission_rules import rules_of
 from tests.test_permission_matrix import _user, build_side, url_names, who_is
 
@@ -390,4 +395,47 @@ def test_pharmacist_saves_a_draft_with_the_keyboard_alone(browser, site):
     page.keyboard.type("C91.0")
     page.keyboard.press("Enter")
     page.get_by_text(re.compile(r"Draft .* saved\.")).wait_for()
+    context.close()
+
+
+# --- Layout at 1280 px --------------------------------------------------------------------------
+
+# Whether the page scrolls sideways, and each table that reaches past its card.
+OVERFLOW = """() => ({
+  page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  tables: [...document.querySelectorAll(".card table")].filter(table =>
+    table.getBoundingClientRect().right > table.closest(".card").getBoundingClientRect().right + 0.5
+  ).length,
+})"""
+# The codes (references, patient codes, batch numbers) that are broken over two lines.
+BROKEN_CODES = """() => [...document.querySelectorAll(".identifier")].filter(code => {
+  const range = document.createRange();
+  range.selectNodeContents(code);
+  return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size > 1;
+}).map(code => code.textContent)"""
+
+
+def test_the_audit_trail_with_a_sha256_stays_inside_a_1280_px_window(browser, site):
+    reviewer = _user("reviewer")
+    request = requests_visible_to(user=reviewer).first()
+    event = record_event(
+        actor=_user("pharmacist"), obj=request, action="attachment_added",
+        after={"name": "scan.pdf", "sha256": hashlib.sha256(b"scan").hexdigest()},
+    )  # fmt: skip
+    context, page = log_in(browser, site, "reviewer")
+    for url in (reverse("audit-search"), reverse("audit-record-trail", args=[trail_key(event), request.pk])):
+        page.goto(f"{site}{url}")
+        assert page.get_by_text(event.after["sha256"]).count(), url
+        assert page.evaluate(OVERFLOW) == {"page": 0, "tables": 0}, url
+        assert page.evaluate(BROKEN_CODES) == [], url
+        screenshot(page, f"layout-1280/{url.strip('/').replace('/', '-')}")
+    context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 768])  # the stylesheet's widest and narrowest
+def test_patient_codes_in_the_clinicians_worklist_stay_on_one_line(browser, site, width):
+    context, page = log_in(browser, site, "clinician")
+    page.set_viewport_size({"width": width, "height": 900})
+    assert page.locator(".identifier").count()
+    assert page.evaluate(BROKEN_CODES) == []
     context.close()

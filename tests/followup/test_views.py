@@ -1,6 +1,6 @@
 """The clinician's worklist, the visit and plan pages, and the patient portal, with who sees what."""
 
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 import time_machine
@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from icalendar import Calendar
 
 from atmp_clinic.followup.models import FollowUpPlan, FollowUpVisit, visit_label_shown
+from atmp_clinic.followup.selectors import own_upcoming_visits
 from atmp_clinic.patients.models import ConsentKind
 from tests.exemptions.conftest import client_for, user
 from tests.followup.conftest import enrolled_patient, plan_for
@@ -145,6 +146,42 @@ def test_the_patient_portal_shows_only_their_own_visits(demo):
     assert "Reminders" in html
 
 
+def _window_from_last_year(visit: FollowUpVisit) -> int:
+    """Open the visit's window on 5 November of the year before its due date; return that year."""
+    opens_year = visit.due_on.year - 1
+    FollowUpVisit.objects.filter(pk=visit.pk).update(window_opens_on=date(opens_year, 11, 5))
+    return opens_year
+
+
+@pytest.mark.parametrize(
+    ("language", "opens"),
+    [("en", "5 November {year} and "), ("de", "5. November {year} und "), ("fr", "le 5 novembre {year} et ")],
+)
+def test_the_patient_portal_gives_a_window_across_a_year_end_its_first_year(demo, language, opens):
+    visit = own_upcoming_visits(user=user("patient")).first()
+    year = _window_from_last_year(visit)
+    page = client_for("patient").get(reverse("home"), HTTP_ACCEPT_LANGUAGE=language)
+    assert opens.format(year=year) in page.content.decode()
+
+
+def test_the_patient_portal_writes_a_window_within_one_year_without_repeating_it(demo):
+    visit = own_upcoming_visits(user=user("patient")).first()
+    FollowUpVisit.objects.filter(pk=visit.pk).update(
+        window_opens_on=visit.due_on, window_closes_on=visit.due_on
+    )
+    html = client_for("patient").get(reverse("home")).content.decode()
+    day = f"{visit.due_on.day} {visit.due_on:%B}"
+    assert f"{day} and {day} {visit.due_on.year}" in html
+
+
+def test_the_clinician_worklist_gives_a_window_across_a_year_end_its_first_year(plan):
+    day_7 = plan.visits.order_by("due_on").first()
+    year = _window_from_last_year(day_7)
+    with noon(day_7.due_on + timedelta(days=1)):
+        html = client_for("clinician").get(reverse("home")).content.decode()
+    assert f"<td>5 Nov {year} – " in section(html, "visits-overdue")
+
+
 def test_the_patient_downloads_a_calendar_of_their_own_visits_only(demo):
     own = user("patient").patient.follow_up_plans.get()
     plan_for(enrolled_patient())
@@ -219,6 +256,23 @@ def test_the_worklist_in_french_names_the_visits_in_french(plan):
     with noon(day_7.due_on + timedelta(days=1)):
         html = client_for("clinician").get(reverse("home"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert ">Jour 7</a>" in section(html, "visits-overdue")
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [
+        ("en", "<dd>Vital status, Adverse events</dd>"),
+        ("de", "<dd>Vitalstatus, Unerwünschte Ereignisse</dd>"),
+    ],
+)
+def test_a_visit_page_names_what_the_visit_collects_in_the_page_language(plan, language, shown):
+    visit = plan.visits.order_by("due_on").first()
+    FollowUpVisit.objects.filter(pk=visit.pk).update(collects=["vital_status", "adverse_events"])
+    page = client_for("clinician").get(
+        reverse("visit-detail", args=[visit.pk]), HTTP_ACCEPT_LANGUAGE=language
+    )
+    html = page.content.decode()
+    assert shown in html and "vital_status" not in html
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Recording, missing and rescheduling visits; loss to follow-up; plans ended by death or withdrawn
 consent; the authority's amendments. Time moves with time-machine: plans start today (day 0)."""
 
-from datetime import UTC, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 import time_machine
@@ -61,6 +61,17 @@ def test_a_visit_outside_its_window_needs_a_reason(plan):
     visit.refresh_from_db()
     assert (visit.was_in_window, visit.out_of_window_reason) == (False, "Patient had flu.")
     assert events_for(obj=visit).get().reason == "Patient had flu."
+
+
+def test_refusing_a_day_outside_a_window_across_a_year_end_gives_the_window_its_first_year(plan):
+    visit = first(plan)
+    opens_year = visit.due_on.year - 1
+    FollowUpVisit.objects.filter(pk=visit.pk).update(window_opens_on=date(opens_year, 11, 5))
+    visit.refresh_from_db()
+    late = visit.window_closes_on + timedelta(days=2)
+    with on(late), pytest.raises(ValidationError) as refused:
+        services.visit_record(actor=user("clinician"), visit=visit, performed_on=late)
+    assert f"(05 November {opens_year} to " in refused.value.message_dict["out_of_window_reason"][0]
 
 
 @pytest.mark.parametrize(

@@ -20,10 +20,10 @@ def visit_rows(visits, today: date) -> SafeString:
     """A table row for each visit: the patient (and whether they are at risk of loss), the visit
     linked, when it is due and how overdue, its window, how it is held and its status."""
     at_risk = format_html(' <span class="state state-missed">{}</span>', gettext("at risk of loss"))
-    window_opens_format = gettext("j M")
+    window_opens_format = gettext("j M")  # its year only when the window crosses a year end
     return format_html_join(
         "\n",
-        '<tr{}><td>{}{}</td><td><a href="{}">{}</a></td><td>{}{}</td><td>{} – {}</td><td>{}</td>'
+        '<tr{}><td><span class="identifier">{}</span>{}</td><td><a href="{}">{}</a></td><td>{}{}</td><td>{} – {}</td><td>{}</td>'
         '<td><span class="state state-{}">{}</span></td></tr>',
         (
             (
@@ -39,7 +39,10 @@ def visit_rows(visits, today: date) -> SafeString:
                 )
                 if visit.is_overdue
                 else "",
-                date_format(visit.window_opens_on, window_opens_format),
+                date_format(
+                    visit.window_opens_on,
+                    window_opens_format if visit.window_in_one_year else "SHORT_DATE_FORMAT",
+                ),
                 date_format(visit.window_closes_on, "SHORT_DATE_FORMAT"),
                 visit.get_modality_display(),
                 visit.status,
