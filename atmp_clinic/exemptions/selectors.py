@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from atmp_clinic.accounts.models import User
 from atmp_clinic.accounts.selectors import visible_to
+from atmp_clinic.audit.selectors import events_for
 
 from .models import CRITERIA, IN_REVIEW_STATES, Assessment, ExemptionRequest, InformationRequest, State
 from .services import missing_for_submission
@@ -23,6 +24,39 @@ def requests_visible_to(*, user: User) -> QuerySet[ExemptionRequest]:
     return visible_to(
         user=user,
         queryset=ExemptionRequest.objects.select_related("hospital", "authority", "patient", "product"),
+    )
+
+
+# What the hospital may change on a returned request to answer the authority's reason.
+CHANGING_ACTIONS = ("edited", "attachment_added")
+
+
+@dataclass(frozen=True)
+class ReturnNotice:
+    """Why the authority gave a request back: who, when, the reason, and whether the hospital has
+    changed the request since."""
+
+    returned_by: User | None
+    returned_at: datetime
+    reason: str
+    changed_since: bool
+
+
+def return_notice(*, request: ExemptionRequest) -> ReturnNotice | None:
+    """The authority's latest return of a request that is returned now (the reason lives on the
+    audit event the return wrote); None in any other state."""
+    if request.state != State.RETURNED:
+        return None
+    events = list(events_for(obj=request).filter(action__in=("returned", *CHANGING_ACTIONS)).order_by("id"))
+    returns = [index for index, event in enumerate(events) if event.action == "returned"]
+    if not returns:
+        return None
+    returned = events[returns[-1]]
+    return ReturnNotice(
+        returned_by=returned.actor,
+        returned_at=returned.occurred_at,
+        reason=returned.reason,
+        changed_since=len(events) > returns[-1] + 1,
     )
 
 

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from atmp_clinic.exemptions import services
+from atmp_clinic.exemptions import selectors, services
 from atmp_clinic.exemptions.models import ExemptionRequest, State
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
@@ -304,3 +304,66 @@ def test_worklist_queries_do_not_grow_with_requests(django_assert_max_num_querie
 def test_new_draft_form_starts_from_the_hospitals_manufacturing_authorisation():
     page = client_for("pharmacist").get(reverse("request-create")).content.decode()
     assert 'value="NL-MIA-104 231"' in page
+
+
+# --- a returned request: the authority's reason first ---
+
+RETURN_REASON = "Add the qualified person's CV"
+
+
+def returned_request() -> ExemptionRequest:
+    return services.request_return(actor=user("reviewer"), request=submitted(), reasons=RETURN_REASON)
+
+
+def test_returned_request_page_shows_who_returned_it_and_why_above_everything_else():
+    request = returned_request()
+    page = client_for("pharmacist").get(reverse("request-detail", args=[request.pk])).content.decode()
+    notice = page[
+        page.index('id="return-notice"') : page.index("</section>", page.index('id="return-notice"'))
+    ]
+    assert (
+        "Add the qualified person&#x27;s CV" in notice,
+        user("reviewer").get_full_name() in notice,
+        page.index('id="return-notice"') < page.index('id="ready"') < page.index('id="timeline"'),
+    ) == (True, True, True)
+
+
+def test_returned_request_edit_page_shows_the_authoritys_reason_above_the_form():
+    request = returned_request()
+    page = client_for("pharmacist").get(reverse("request-edit", args=[request.pk])).content.decode()
+    reason = page.index("Add the qualified person&#x27;s CV")
+    assert page.index("<h1") < reason < page.index('<form method="post" novalidate>')
+
+
+def test_an_unchanged_returned_request_is_not_called_ready_to_submit():
+    request = returned_request()
+    page = client_for("pharmacist").get(reverse("request-detail", args=[request.pk])).content.decode()
+    assert (
+        "it can be submitted" in page,
+        "Nothing has been changed since the authority returned" in page,
+    ) == (
+        False,
+        True,
+    )
+
+
+def test_the_return_notice_knows_the_request_was_changed_since():
+    request = returned_request()
+    services.request_update(
+        actor=user("pharmacist"), request=request, qualified_person="Dr. Ingrid Smeets, CV attached"
+    )
+    notice = selectors.return_notice(request=ExemptionRequest.objects.get(pk=request.pk))
+    assert (notice.reason, notice.returned_by, notice.changed_since) == (
+        RETURN_REASON,
+        user("reviewer"),
+        True,
+    )
+
+
+def test_no_return_notice_once_the_request_is_submitted_again():
+    request = returned_request()
+    request = services.request_submit(
+        actor=user("pharmacist"), request=request, **signature_of(user("pharmacist"))
+    )
+    page = client_for("pharmacist").get(reverse("request-detail", args=[request.pk])).content.decode()
+    assert 'id="return-notice"' not in page
