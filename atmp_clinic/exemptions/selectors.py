@@ -74,6 +74,8 @@ class ReviewClock:
     is_stopped: bool
     due_on: date
     is_overdue: bool
+    # While stopped: the date by which the hospital must answer the open request for information.
+    answer_due_on: date | None = None
 
     @property
     def phase_label(self) -> str:
@@ -88,7 +90,10 @@ def review_clock(*, request: ExemptionRequest, today: date | None = None) -> Rev
         validated_at=request.validated_at,
         validation_days=request.authority.validation_days,
         assessment_days=request.authority.assessment_days,
-        asked=[(asked.asked_at, asked.answered_at) for asked in request.information_requests.all()],
+        asked=[
+            (asked.asked_at, asked.answered_at, asked.answer_due_on)
+            for asked in request.information_requests.all()
+        ],
         today=today,
     )
 
@@ -100,7 +105,7 @@ def _clock(
     validated_at: datetime | None,
     validation_days: int,
     assessment_days: int,
-    asked: Iterable[tuple[datetime, datetime | None]],
+    asked: Iterable[tuple[datetime, datetime | None, date]],  # asked, answered, answer due
     today: date | None,
 ) -> ReviewClock | None:
     """Validation is due `validation_days` after submission; the decision `assessment_days` after
@@ -110,10 +115,12 @@ def _clock(
     today = today or timezone.localdate()
     stopped_days = 0
     is_stopped = False
-    for asked_at, answered_at in asked:
+    answer_due_on = None
+    for asked_at, answered_at, answer_due in asked:
         end = answered_at.date() if answered_at else today
         stopped_days += (end - asked_at.date()).days
-        is_stopped = is_stopped or answered_at is None
+        if answered_at is None:
+            is_stopped, answer_due_on = True, answer_due
     days_in_review = (today - submitted_at.date()).days - stopped_days
     if state == State.SUBMITTED or validated_at is None:
         phase, due_on = "validation", submitted_at.date() + timedelta(days=validation_days)
@@ -127,6 +134,7 @@ def _clock(
         is_stopped=is_stopped,
         due_on=due_on,
         is_overdue=not is_stopped and today > due_on,
+        answer_due_on=answer_due_on,
     )
 
 
@@ -153,10 +161,10 @@ def clocked(requests: QuerySet[ExemptionRequest], **annotations) -> list[tuple]:
         )
     )  # fmt: skip
     asked = defaultdict(list)
-    for request_id, asked_at, answered_at in InformationRequest.objects.filter(
+    for request_id, *asked_answered_due in InformationRequest.objects.filter(
         request_id__in=[row.pk for row in light if row.submitted_at]
-    ).values_list("request_id", "asked_at", "answered_at"):
-        asked[request_id].append((asked_at, answered_at))
+    ).values_list("request_id", "asked_at", "answered_at", "answer_due_on"):
+        asked[request_id].append(tuple(asked_answered_due))
     today = timezone.localdate()
     return [
         (row, _clock(

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from atmp_clinic.exemptions import selectors, services
 from atmp_clinic.exemptions.models import ExemptionRequest, State
@@ -367,3 +368,24 @@ def test_no_return_notice_once_the_request_is_submitted_again():
     )
     page = client_for("pharmacist").get(reverse("request-detail", args=[request.pk])).content.decode()
     assert 'id="return-notice"' not in page
+
+
+# --- a request waiting for the hospital's answer: the answer's deadline in the worklist ---
+
+
+def test_pharmacist_worklist_shows_when_the_answer_is_due_not_the_stopped_clock():
+    request = under_assessment()
+    asked = services.request_ask_information(
+        actor=user("assessor"), request=request, questions="Potency data?"
+    )
+    row = section_of(client_for("pharmacist").get(reverse("home")).content.decode(), "hospital-action")
+    due = date_format(asked.answer_due_on, "SHORT_DATE_FORMAT")
+    assert (f"Answer due by {due}" in row, "Clock stopped (" in row) == (True, False)
+
+
+def test_request_rows_keep_reference_and_pseudonym_on_one_line():
+    request = submitted()
+    row = section_of(client_for("pharmacist").get(reverse("home")).content.decode(), "with-authority")
+    assert (f'class="code" href="/requests/{request.pk}/">{request.reference}</a>' in row) and (
+        f'<td class="code">{request.patient.pseudonym}</td>' in row
+    )
