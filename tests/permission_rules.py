@@ -366,6 +366,7 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "dashboard-survival": Rule(role_is(*HOSPITAL_STAFF, Role.REVIEWER, Role.ANALYST)),
     "dashboard-adverse-events": Rule(role_is(*HOSPITAL_STAFF, Role.REVIEWER, Role.ANALYST)),
     "export-list": Rule(role_is(Role.ANALYST)),
+    "export-job": Rule(owns_export, pk("export_job")),
     "export-download": Rule(owns_export, pk("export_job")),
     # --- Documents ---
     "annual-reports": Rule(

@@ -9,10 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from atmp_clinic.accounts.views import WORKLIST_ROWS
+from atmp_clinic.exemptions import services
 from atmp_clinic.patients.models import ConsentKind
 from atmp_clinic.registry import dashboards
 from tests.api.test_visits import given
-from tests.exemptions.conftest import client_for, submitted
+from tests.exemptions.conftest import client_for, submitted, under_assessment, user
 from tests.followup.conftest import EMAIL, enrolled_patient
 from tests.registry.test_services import SERIOUS_REACTION, adverse_event
 
@@ -58,6 +59,23 @@ def test_authority_queue_costs_the_same_queries_for_2_and_20_requests():
     assert (few, many) == (REVIEWER_HOME, REVIEWER_HOME)
 
 
+def waiting_for_answers(count: int) -> None:
+    """Requests whose clock stands still for the hospital's answer: their rows show when it is due."""
+    for _ in range(count):
+        services.request_ask_information(
+            actor=user("assessor"), request=under_assessment(), questions="Data?"
+        )
+
+
+def test_pharmacist_worklist_costs_the_same_queries_for_2_and_20_requests_awaiting_answers():
+    waiting_for_answers(2)
+    few, few_rows, _ = queries(client_for("pharmacist"), reverse("home"), "Answer due by")
+    waiting_for_answers(WORKLIST_ROWS)
+    many, many_rows, _ = queries(client_for("pharmacist"), reverse("home"), "Answer due by")
+    assert few_rows < many_rows == WORKLIST_ROWS  # the first page of the section is full
+    assert (few, many) == (PHARMACIST_HOME, PHARMACIST_HOME)
+
+
 def test_clinician_due_visits_cost_the_same_queries_for_2_and_20_visits():
     treated_patients(1)  # 3 visits to act on
     few, few_rows, _ = queries(client_for("clinician"), reverse("home"), "/visits/")
@@ -95,5 +113,6 @@ def test_analyst_dashboard_costs_the_same_queries_for_2_and_20_plans():
 # (exemptions.selectors.RequestRows), and the patients at risk (none here).
 REVIEWER_HOME = 11  # the active membership read once, by the middleware
 CLINICIAN_HOME = 16
+PHARMACIST_HOME = 14  # the answers' deadlines come with the clock's read of the information requests
 ANALYST_DASHBOARD_COMPUTED = 12
 ANALYST_DASHBOARD_KEPT = 8  # the kept figures replace the four figures' queries

@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from atmp_clinic.accounts.models import User
 from atmp_clinic.accounts.selectors import visible_to
+from atmp_clinic.audit.selectors import events_for
 
 from .models import CRITERIA, IN_REVIEW_STATES, Assessment, ExemptionRequest, InformationRequest, State
 from .services import missing_for_submission
@@ -23,6 +24,39 @@ def requests_visible_to(*, user: User) -> QuerySet[ExemptionRequest]:
     return visible_to(
         user=user,
         queryset=ExemptionRequest.objects.select_related("hospital", "authority", "patient", "product"),
+    )
+
+
+# What the hospital may change on a returned request to answer the authority's reason.
+CHANGING_ACTIONS = ("edited", "attachment_added")
+
+
+@dataclass(frozen=True)
+class ReturnNotice:
+    """Why the authority gave a request back: who, when, the reason, and whether the hospital has
+    changed the request since."""
+
+    returned_by: User | None
+    returned_at: datetime
+    reason: str
+    changed_since: bool
+
+
+def return_notice(*, request: ExemptionRequest) -> ReturnNotice | None:
+    """The authority's latest return of a request that is returned now (the reason lives on the
+    audit event the return wrote); None in any other state."""
+    if request.state != State.RETURNED:
+        return None
+    events = list(events_for(obj=request).filter(action__in=("returned", *CHANGING_ACTIONS)).order_by("id"))
+    returns = [index for index, event in enumerate(events) if event.action == "returned"]
+    if not returns:
+        return None
+    returned = events[returns[-1]]
+    return ReturnNotice(
+        returned_by=returned.actor,
+        returned_at=returned.occurred_at,
+        reason=returned.reason,
+        changed_since=len(events) > returns[-1] + 1,
     )
 
 
@@ -40,6 +74,8 @@ class ReviewClock:
     is_stopped: bool
     due_on: date
     is_overdue: bool
+    # While stopped: the date by which the hospital must answer the open request for information.
+    answer_due_on: date | None = None
 
     @property
     def phase_label(self) -> str:
@@ -54,7 +90,10 @@ def review_clock(*, request: ExemptionRequest, today: date | None = None) -> Rev
         validated_at=request.validated_at,
         validation_days=request.authority.validation_days,
         assessment_days=request.authority.assessment_days,
-        asked=[(asked.asked_at, asked.answered_at) for asked in request.information_requests.all()],
+        asked=[
+            (asked.asked_at, asked.answered_at, asked.answer_due_on)
+            for asked in request.information_requests.all()
+        ],
         today=today,
     )
 
@@ -66,7 +105,7 @@ def _clock(
     validated_at: datetime | None,
     validation_days: int,
     assessment_days: int,
-    asked: Iterable[tuple[datetime, datetime | None]],
+    asked: Iterable[tuple[datetime, datetime | None, date]],  # asked, answered, answer due
     today: date | None,
 ) -> ReviewClock | None:
     """Validation is due `validation_days` after submission; the decision `assessment_days` after
@@ -76,10 +115,12 @@ def _clock(
     today = today or timezone.localdate()
     stopped_days = 0
     is_stopped = False
-    for asked_at, answered_at in asked:
+    answer_due_on = None
+    for asked_at, answered_at, answer_due in asked:
         end = answered_at.date() if answered_at else today
         stopped_days += (end - asked_at.date()).days
-        is_stopped = is_stopped or answered_at is None
+        if answered_at is None:
+            is_stopped, answer_due_on = True, answer_due
     days_in_review = (today - submitted_at.date()).days - stopped_days
     if state == State.SUBMITTED or validated_at is None:
         phase, due_on = "validation", submitted_at.date() + timedelta(days=validation_days)
@@ -93,6 +134,7 @@ def _clock(
         is_stopped=is_stopped,
         due_on=due_on,
         is_overdue=not is_stopped and today > due_on,
+        answer_due_on=answer_due_on,
     )
 
 
@@ -119,10 +161,10 @@ def clocked(requests: QuerySet[ExemptionRequest], **annotations) -> list[tuple]:
         )
     )  # fmt: skip
     asked = defaultdict(list)
-    for request_id, asked_at, answered_at in InformationRequest.objects.filter(
+    for request_id, *asked_answered_due in InformationRequest.objects.filter(
         request_id__in=[row.pk for row in light if row.submitted_at]
-    ).values_list("request_id", "asked_at", "answered_at"):
-        asked[request_id].append((asked_at, answered_at))
+    ).values_list("request_id", "asked_at", "answered_at", "answer_due_on"):
+        asked[request_id].append(tuple(asked_answered_due))
     today = timezone.localdate()
     return [
         (row, _clock(

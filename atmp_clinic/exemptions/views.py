@@ -29,6 +29,7 @@ from .selectors import (
     clocked,
     request_progress,
     requests_visible_to,
+    return_notice,
     review_clock,
 )
 
@@ -181,6 +182,7 @@ def request_edit(request, pk: int):
         "exemption": exemption,
         "progress": progress,
         "sections": form.sections(progress),
+        "returned": return_notice(request=exemption),
     }
     return render(request, "exemptions/request_form.html", context)
 
@@ -244,6 +246,7 @@ def _render_detail(
         "missing": progress.missing_reasons if progress else {},
         "progress": progress,
         "physician_signed": services.physician_signature_is_current(request=exemption),
+        "returned": return_notice(request=exemption),
         "assessments": exemption.assessments.select_related("assessor"),
         "information_requests": exemption.information_requests.select_related("asked_by", "answered_by"),
         "decision": decision,

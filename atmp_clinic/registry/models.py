@@ -291,3 +291,14 @@ class ExportJob(models.Model):
         if not self.rows_expected:
             return None
         return min(99, int(100 * self.rows_written / self.rows_expected))
+
+    @property
+    def working(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def data_rows(self) -> int:
+        """Rows of data written so far, without a CSV file's header line: what the analyst counts."""
+        if self.format == self.Format.FHIR_NDJSON:
+            return self.rows_written  # one resource a line, no header
+        return max(0, self.rows_written - 1)

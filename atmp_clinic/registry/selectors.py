@@ -12,8 +12,13 @@ from atmp_clinic.followup.models import FollowUpVisit
 from atmp_clinic.followup.selectors import plans_visible_to
 
 from .grading import CrsCriteria, IcansCriteria
-from .models import AdverseEvent, ExpeditedReport, OutcomeRecord, Section
+from .models import AdverseEvent, ExpeditedReport, ExportJob, OutcomeRecord, Section
 from .services import RECORD_LANGUAGE, SECTION_FIELDS, adverse_event_grading, visit_sections
+
+
+def export_jobs_of(*, user: User) -> QuerySet[ExportJob]:
+    """The exports a person asked for, newest first: only they see them and their files."""
+    return ExportJob.objects.filter(requested_by=user)
 
 
 def outcomes_visible_to(*, user: User) -> QuerySet[OutcomeRecord]:

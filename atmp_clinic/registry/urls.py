@@ -15,5 +15,6 @@ urlpatterns = [
         name="expedited-report-acknowledge",
     ),
     path("registry/exports/", views.export_list, name="export-list"),
+    path("registry/exports/<int:pk>/", views.export_job, name="export-job"),
     path("registry/exports/<int:pk>/download/", views.export_download, name="export-download"),
 ]

@@ -27,6 +27,7 @@ from .models import AdverseEvent, ExpeditedReport, ExportJob, OutcomeRecord, Ser
 from .selectors import (
     adverse_events_visible_to,
     expedited_reports_visible_to,
+    export_jobs_of,
     grading_reasons_shown,
     outcome_progress,
     outcomes_visible_to,
@@ -329,28 +330,33 @@ def _analyst_or_404(request) -> None:
 
 @login_required
 def export_list(request):
-    """The analyst's exports: ask for one, watch it run, download it."""
+    """The analyst's exports: ask for one (then follow it on its own page), and the ones asked for.
+    This page never reloads itself: it holds a form the analyst may be filling."""
     _analyst_or_404(request)
-    jobs = list(ExportJob.objects.filter(requested_by=request.user)[:20])
     if request.method == "POST":
         fmt = request.POST.get("format", "")
         try:
-            services.export_request(actor=request.user, format=fmt)
+            job = services.export_request(actor=request.user, format=fmt)
         except ValidationError:
             messages.error(request, _("Choose one of the exports offered."))
         else:
             messages.success(request, _("The export is on its way; this page shows its progress."))
-            return redirect("export-list")
-    context = {
-        "jobs": jobs,
-        "formats": ExportJob.Format.choices,
-        "working": any(job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING) for job in jobs),
-    }
+            return redirect("export-job", pk=job.pk)
+    context = {"jobs": list(export_jobs_of(user=request.user)[:20]), "formats": ExportJob.Format.choices}
     return render(request, "registry/exports.html", context)
+
+
+@login_required
+def export_job(request, pk: int):
+    """One export asked for: its progress while a worker writes it (the page, which holds no form
+    then, refreshes itself), then its download; after a failure, a way to ask again."""
+    _analyst_or_404(request)
+    job = get_object_or_404(export_jobs_of(user=request.user), pk=pk)
+    return render(request, "registry/export_job.html", {"job": job})
 
 
 @login_required
 def export_download(request, pk: int):
     _analyst_or_404(request)
-    job = get_object_or_404(ExportJob, pk=pk, requested_by=request.user, status=ExportJob.Status.DONE)
+    job = get_object_or_404(export_jobs_of(user=request.user), pk=pk, status=ExportJob.Status.DONE)
     return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])

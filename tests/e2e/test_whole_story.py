@@ -405,8 +405,10 @@ def test_the_whole_story_each_step_its_own_user(site, browser, smtp_server, lang
         for choice in ("Visits (CSV)", "FHIR R4 resources (NDJSON)"):
             page.get_by_label(t(choice)).check()
             page.get_by_role("button", name=t("Start the export")).click()
-            link = page.get_by_role("row", name=t(choice)).first.get_by_role("link", name=t("Download"))
+            # On the export's own page, which refreshes itself until the file is ready.
+            link = page.get_by_role("main").get_by_role("link", name=t("Download"))
             exported[choice] = download(page, link.click).decode("utf-8")
+            page.get_by_role("navigation").get_by_role("link", name=t("Exports")).click()
         story.shot(page, "exports")
         page.get_by_role("navigation").get_by_role("link", name=t("Dashboard")).click()
         grades = page.locator("section", has=page.get_by_role("heading", name=t("Adverse events by grade")))

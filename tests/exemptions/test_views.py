@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
-from atmp_clinic.exemptions import services
+from atmp_clinic.exemptions import selectors, services
 from atmp_clinic.exemptions.models import ExemptionRequest, State
 from atmp_clinic.patients.models import Patient
 from atmp_clinic.products.models import Product
@@ -321,3 +322,87 @@ def test_the_decision_form_chooses_no_outcome_for_the_decider():
     assert 'value=""' in first_option
     response = step("decider", request, "decide", reasons="The criteria are met.", password=PASSWORD)
     assert response.status_code == 400 and state_of(request) == State.READY_FOR_DECISION
+
+
+# --- a returned request: the authority's reason first ---
+
+RETURN_REASON = "Add the qualified person's CV"
+
+
+def returned_request() -> ExemptionRequest:
+    return services.request_return(actor=user("reviewer"), request=submitted(), reasons=RETURN_REASON)
+
+
+def test_returned_request_page_shows_who_returned_it_and_why_above_everything_else():
+    request = returned_request()
+    page = client_for("pharmacist").get(reverse("request-detail", args=[request.pk])).content.decode()
+    notice = page[
+        page.index('id="return-notice"') : page.index("</section>", page.index('id="return-notice"'))
+    ]
+    assert (
+        "Add the qualified person&#x27;s CV" in notice,
+        user("reviewer").get_full_name() in notice,
+        page.index('id="return-notice"') < page.index('id="ready"') < page.index('id="timeline"'),
+    ) == (True, True, True)
+
+
+def test_returned_request_edit_page_shows_the_authoritys_reason_above_the_form():
+    request = returned_request()
+    page = client_for("pharmacist").get(reverse("request-edit", args=[request.pk])).content.decode()
+    reason = page.index("Add the qualified person&#x27;s CV")
+    assert page.index("<h1") < reason < page.index('<form method="post" novalidate>')
+
+
+def test_an_unchanged_returned_request_is_not_called_ready_to_submit():
+    request = returned_request()
+    page = client_for("pharmacist").get(reverse("request-detail", args=[request.pk])).content.decode()
+    assert (
+        "it can be submitted" in page,
+        "Nothing has been changed since the authority returned" in page,
+    ) == (
+        False,
+        True,
+    )
+
+
+def test_the_return_notice_knows_the_request_was_changed_since():
+    request = returned_request()
+    services.request_update(
+        actor=user("pharmacist"), request=request, qualified_person="Dr. Ingrid Smeets, CV attached"
+    )
+    notice = selectors.return_notice(request=ExemptionRequest.objects.get(pk=request.pk))
+    assert (notice.reason, notice.returned_by, notice.changed_since) == (
+        RETURN_REASON,
+        user("reviewer"),
+        True,
+    )
+
+
+def test_no_return_notice_once_the_request_is_submitted_again():
+    request = returned_request()
+    request = services.request_submit(
+        actor=user("pharmacist"), request=request, **signature_of(user("pharmacist"))
+    )
+    page = client_for("pharmacist").get(reverse("request-detail", args=[request.pk])).content.decode()
+    assert 'id="return-notice"' not in page
+
+
+# --- a request waiting for the hospital's answer: the answer's deadline in the worklist ---
+
+
+def test_pharmacist_worklist_shows_when_the_answer_is_due_not_the_stopped_clock():
+    request = under_assessment()
+    asked = services.request_ask_information(
+        actor=user("assessor"), request=request, questions="Potency data?"
+    )
+    row = section_of(client_for("pharmacist").get(reverse("home")).content.decode(), "hospital-action")
+    due = date_format(asked.answer_due_on, "SHORT_DATE_FORMAT")
+    assert (f"Answer due by {due}" in row, "Clock stopped (" in row) == (True, False)
+
+
+def test_request_rows_keep_reference_and_pseudonym_on_one_line():
+    request = submitted()
+    row = section_of(client_for("pharmacist").get(reverse("home")).content.decode(), "with-authority")
+    assert (f'class="identifier" href="/requests/{request.pk}/">{request.reference}</a>' in row) and (
+        f'<td class="identifier">{request.patient.pseudonym}</td>' in row
+    )

@@ -63,10 +63,50 @@ def test_a_fhir_export_is_one_resource_per_line(consented_plan, django_capture_o
     assert {"Patient", "Procedure", "Consent"} <= {json.loads(line)["resourceType"] for line in lines}
 
 
-def test_a_queued_export_shows_its_progress_page_refreshing():
-    services.export_request(actor=user("analyst"), format="outcomes")  # no worker ran it yet
-    page = client_for("analyst").get(reverse("export-list")).content.decode()
+def test_a_queued_export_shows_its_progress_on_its_own_page_refreshing():
+    job = services.export_request(actor=user("analyst"), format="outcomes")  # no worker ran it yet
+    page = client_for("analyst").get(reverse("export-job", args=[job.pk])).content.decode()
     assert "Waiting for a worker" in page and 'http-equiv="refresh"' in page
+
+
+def test_the_exports_form_page_never_reloads_itself_while_an_export_is_pending():
+    # A reload would throw away the format being chosen and move focus back to the top.
+    services.export_request(actor=user("analyst"), format="outcomes")
+    page = client_for("analyst").get(reverse("export-list")).content.decode()
+    assert "Waiting for a worker" in page and 'http-equiv="refresh"' not in page
+
+
+def test_asking_for_an_export_leads_to_that_exports_page():
+    response = client_for("analyst").post(reverse("export-list"), {"format": "fhir"})
+    job = ExportJob.objects.get(requested_by=user("analyst"))
+    assert (response.status_code, response.url) == (302, reverse("export-job", args=[job.pk]))
+
+
+def test_a_finished_exports_page_stops_refreshing_and_offers_the_download(
+    consented_plan, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.export_request(actor=user("analyst"), format="visits")
+    page = client_for("analyst").get(reverse("export-job", args=[job.pk])).content.decode()
+    assert 'http-equiv="refresh"' not in page and reverse("export-download", args=[job.pk]) in page
+
+
+@pytest.mark.parametrize("page", ["export-list", "export-job"])
+def test_a_csv_export_counts_its_rows_of_data_not_its_lines(page, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.export_request(actor=user("analyst"), format="visits")
+    ExportJob.objects.filter(pk=job.pk).update(rows_written=2)  # the header and one visit
+    url = reverse(page, args=[job.pk]) if page == "export-job" else reverse(page)
+    html = client_for("analyst").get(url).content.decode()
+    assert ("(1 row)" in html, "(2 lines)" in html) == (True, False)
+
+
+def test_a_fhir_export_counts_its_resources(consented_plan, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.export_request(actor=user("analyst"), format="fhir")
+    job.refresh_from_db()
+    html = client_for("analyst").get(reverse("export-job", args=[job.pk])).content.decode()
+    assert f"({job.rows_written} resources)" in html
 
 
 def test_an_export_runs_once_whatever_is_redelivered(consented_plan, django_capture_on_commit_callbacks):
@@ -88,6 +128,7 @@ def test_exports_are_for_analysts_only(username, django_capture_on_commit_callba
     client = client_for(username)
     assert client.get(reverse("export-list")).status_code == 404
     assert client.post(reverse("export-list"), {"format": "visits"}).status_code == 404
+    assert client.get(reverse("export-job", args=[job.pk])).status_code == 404
     assert client.get(reverse("export-download", args=[job.pk])).status_code == 404
     assert ExportJob.objects.count() == 1
 

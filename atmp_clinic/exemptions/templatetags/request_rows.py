@@ -17,10 +17,21 @@ register = template.Library()
 
 @register.simple_tag
 def review_clock(clock: ReviewClock | None) -> SafeString:
-    """When the request is due, or that its clock stands still, and its phase and day in review."""
+    """When the request is due, or, while its clock stands still for the hospital's answer, when that
+    answer is due; and its phase and day in review."""
     if clock is None:
         return SafeString("—")
     due = date_format(clock.due_on, "SHORT_DATE_FORMAT")
+    if clock.is_stopped and clock.answer_due_on:
+        # The hospital's deadline, not the authority's stopped one: missing it lapses the request.
+        when = gettext("Answer due by %(due)s") % {
+            "due": date_format(clock.answer_due_on, "SHORT_DATE_FORMAT")
+        }
+        where = gettext("(clock stopped, %(phase)s, day %(day)s)") % {
+            "phase": clock.phase_label,
+            "day": clock.days_in_review,
+        }
+        return format_html('{} <span class="hint">{}</span>', when, where)
     if clock.is_overdue:
         when = format_html(
             '<strong class="overdue-label">{}</strong> {}',
@@ -36,10 +47,12 @@ def review_clock(clock: ReviewClock | None) -> SafeString:
 @register.simple_tag
 def request_rows(rows, *, show_hospital: bool = False) -> SafeString:
     """A table row for each (request, clock): reference linked, state, patient, product, the
-    hospital where asked, and the clock."""
+    hospital where asked, and the clock. References and pseudonyms carry class="identifier": they are
+    kept on one line (a code broken mid-way reads as two)."""
     return format_html_join(
         "\n",
-        '<tr{}><td><a href="{}">{}</a></td><td><span class="state state-{}">{}</span></td><td>{}</td><td>{}</td>{}'
+        '<tr{}><td><a class="identifier" href="{}">{}</a></td><td><span class="state state-{}">{}</span></td>'
+        '<td class="identifier">{}</td><td>{}</td>{}'
         "<td>{}</td></tr>",
         (
             (
