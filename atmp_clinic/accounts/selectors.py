@@ -89,12 +89,12 @@ def granted_ids(*, user: User | AnonymousUser, model: type[Model], perm: str = "
     user_model, group_model = _direct_permission_models(model)
     # Only table names from the models' metadata are written into the text; every value is a parameter.
     permission = (
-        f"SELECT p.id FROM {Permission._meta.db_table} p INNER JOIN {ContentType._meta.db_table} t"  # noqa: S608
+        f"SELECT p.id FROM {Permission._meta.db_table} p INNER JOIN {ContentType._meta.db_table} t"  # noqa: S608  # nosec B608
         " ON p.content_type_id = t.id WHERE p.codename = %s AND t.app_label = %s AND t.model = %s"
     )
     permission_params = [_codename(opts, perm), opts.app_label, opts.model_name]
     return RawSQL(  # noqa: S611  # nosec B611
-        f"SELECT content_object_id FROM {user_model._meta.db_table} WHERE user_id = %s"  # noqa: S608
+        f"SELECT content_object_id FROM {user_model._meta.db_table} WHERE user_id = %s"  # noqa: S608  # nosec B608
         f" AND permission_id IN ({permission})"
         f" UNION ALL SELECT content_object_id FROM {group_model._meta.db_table} WHERE group_id IN"
         f" (SELECT group_id FROM {User.groups.through._meta.db_table} WHERE user_id = %s)"
