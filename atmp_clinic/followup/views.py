@@ -16,7 +16,11 @@ from atmp_clinic.exemptions.views import add_errors
 from atmp_clinic.patients import services as patient_services
 from atmp_clinic.patients.selectors import can_see_identity
 from atmp_clinic.registry.models import section_names
-from atmp_clinic.registry.views import plan_adverse_events_context, visit_outcome_context
+from atmp_clinic.registry.views import (
+    may_record_adverse_event,
+    plan_adverse_events_context,
+    visit_outcome_context,
+)
 
 from . import services
 from .calendar import visits_calendar
@@ -103,6 +107,8 @@ def visit_detail(request, pk: int, *, failed_step: str = "", failed_form=None, s
         "record_draft": draft,
         "events": trail(obj=visit),
         "reminders": visit_messages(visit=visit),
+        # Adverse events are found at visits: the form opens with this visit chosen.
+        "may_record_adverse_event": may_record_adverse_event(request, visit.plan),
         **visit_outcome_context(request, visit),
     }
     return render(request, "followup/visit_detail.html", context, status=status)

@@ -159,6 +159,15 @@ def test_the_adverse_event_form_asks_the_astct_criteria_in_fieldsets(visit):
     assert "<script" not in html
 
 
+def test_a_visit_page_leads_its_clinicians_to_report_an_adverse_event_at_that_visit(visit):
+    # The new user found the form only under the plan's visits, not on the visit it happened at.
+    link = f"{reverse('adverse-event-new', args=[visit.plan.pk])}?visit={visit.pk}"
+    assert link in client_for("clinician").get(reverse("visit-detail", args=[visit.pk])).content.decode()
+    assert link not in client_for("reviewer").get(reverse("visit-detail", args=[visit.pk])).content.decode()
+    form = client_for("clinician").get(link).content.decode()
+    assert f'<option value="{visit.pk}" selected>' in form
+
+
 @pytest.mark.parametrize("who", ["pharmacist", "reviewer", *OUTSIDERS])
 def test_only_the_hospitals_clinicians_record_adverse_events(visit, who):
     client = client_for(who)
