@@ -11,6 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from atmp_clinic.registry.selectors import minutes_waiting_for_a_worker
+
 from .forms import AnnualReportForm
 from .models import AnnualReportJob
 from .pdf import Built
@@ -69,7 +71,11 @@ def annual_report_job(request: HttpRequest, pk: int) -> HttpResponse:
     """A report asked for: its steps while a worker builds it (the page refreshes itself), then its
     download; after a failure, a way to ask again."""
     job = get_object_or_404(annual_report_jobs(user=request.user), pk=pk)
-    return render(request, "documents/annual_report_job.html", {"job": job})
+    return render(
+        request,
+        "documents/annual_report_job.html",
+        {"job": job, "waiting_minutes": minutes_waiting_for_a_worker(job)},
+    )
 
 
 @require_GET

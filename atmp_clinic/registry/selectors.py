@@ -2,8 +2,10 @@
 (the hospital's staff, the granting authority); expedited reports by the hospital's staff and,
 once submitted, by the authority they are addressed to."""
 
+from datetime import timedelta
+
 from django.db.models import QuerySet
-from django.utils import translation
+from django.utils import timezone, translation
 
 from atmp_clinic.accounts.models import Membership, Role, User
 from atmp_clinic.accounts.selectors import active_membership
@@ -111,3 +113,18 @@ def outcome_progress(*, visit: FollowUpVisit, values: dict) -> FormProgress:
             for section in visit_sections(visit)
         ]
     )
+
+
+# A worker starts a job within seconds; the sweep hands it to one again every five minutes when
+# the broker lost it.
+WORKER_EXPECTED_WITHIN = timedelta(minutes=2)
+
+
+def minutes_waiting_for_a_worker(job) -> int | None:
+    """How long a job asked for on a page (an export, an annual report) has waited for a worker, in
+    whole minutes, once that is longer than a worker takes to start one; None otherwise. With no
+    worker running, the page said "Waiting for a worker" for ever and nothing more."""
+    if job.status != ExportJob.Status.QUEUED:
+        return None
+    waited = timezone.now() - job.created_at
+    return int(waited.total_seconds() // 60) if waited > WORKER_EXPECTED_WITHIN else None

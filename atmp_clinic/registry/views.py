@@ -29,6 +29,7 @@ from .selectors import (
     expedited_reports_visible_to,
     export_jobs_of,
     grading_reasons_shown,
+    minutes_waiting_for_a_worker,
     outcome_progress,
     outcomes_visible_to,
 )
@@ -352,7 +353,11 @@ def export_job(request, pk: int):
     then, refreshes itself), then its download; after a failure, a way to ask again."""
     _analyst_or_404(request)
     job = get_object_or_404(export_jobs_of(user=request.user), pk=pk)
-    return render(request, "registry/export_job.html", {"job": job})
+    return render(
+        request,
+        "registry/export_job.html",
+        {"job": job, "waiting_minutes": minutes_waiting_for_a_worker(job)},
+    )
 
 
 @login_required

@@ -3,7 +3,10 @@ steps while it runs, then offers the document it issued, byte for byte, to the o
 one else; a failure is kept with its message and the report can be asked for again; a job asked for
 while the broker was down is picked up by the sweep."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -263,3 +266,11 @@ def test_a_year_to_come_is_refused():
 def test_the_service_refuses_a_hospital_not_ones_own():
     with pytest.raises(PermissionDenied):
         ask("pharmacist_b")
+
+
+def test_a_report_no_worker_starts_says_so_on_its_page_after_two_minutes():
+    job = ask()
+    assert "No worker has started" not in client_for("pharmacist").get(job_url(job)).content.decode()
+    with time_machine.travel(job.created_at + timedelta(minutes=2, seconds=30)):
+        page = client_for("pharmacist").get(job_url(job)).content.decode()
+    assert "No worker has started this yet, 2 minutes after it was asked for" in page

@@ -2,8 +2,10 @@
 by the analyst who asked, once."""
 
 import json
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -67,6 +69,16 @@ def test_a_queued_export_shows_its_progress_on_its_own_page_refreshing():
     job = services.export_request(actor=user("analyst"), format="outcomes")  # no worker ran it yet
     page = client_for("analyst").get(reverse("export-job", args=[job.pk])).content.decode()
     assert "Waiting for a worker" in page and 'http-equiv="refresh"' in page
+
+
+def test_an_export_no_worker_starts_says_so_after_two_minutes():
+    # With no worker running, the page had said "Waiting for a worker" for ever and nothing more.
+    job = services.export_request(actor=user("analyst"), format="outcomes")
+    url = reverse("export-job", args=[job.pk])
+    assert "No worker has started" not in client_for("analyst").get(url).content.decode()
+    with time_machine.travel(job.created_at + timedelta(minutes=3, seconds=5)):
+        page = client_for("analyst").get(url).content.decode()
+    assert "No worker has started this yet, 3 minutes after it was asked for" in page
 
 
 def test_the_exports_form_page_never_reloads_itself_while_an_export_is_pending():
