@@ -1,7 +1,7 @@
 """Request rows and review clocks, written in Python rather than in a template: a worklist shows
 thirty rows, and the template engine spent about 0.2 ms on each (variable lookups, an include and
 two translations with their own context per row), as much as the rest of the page
-(bench/worklists.py). The markup is the same as the templates'."""
+(bench/worklists.py)."""
 
 from django import template
 from django.urls import reverse

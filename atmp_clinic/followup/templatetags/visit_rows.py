@@ -1,6 +1,6 @@
 """Visit rows of the clinician's worklist, written in Python rather than in a template for the same
 reason as exemptions' request rows: thirty rows cost the template engine as much as the rest of
-the page (bench/worklists.py). The markup is the same as the template's was."""
+the page (bench/worklists.py)."""
 
 from datetime import date
 
