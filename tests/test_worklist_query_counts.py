@@ -110,7 +110,7 @@ def test_analyst_dashboard_costs_the_same_queries_for_2_and_20_plans():
 
 # Pinned: a change that adds a query per page shows here, one that adds a query per row fails above.
 # A list with nothing in it costs no query: each request section's shown page, read by id
-# (exemptions.selectors.RequestRows), and the patients at risk (none here).
+# (exemptions.selectors.requests_of_rows), and the patients at risk (none here).
 REVIEWER_HOME = 11  # the active membership read once, by the middleware
 CLINICIAN_HOME = 16
 PHARMACIST_HOME = 14  # the answers' deadlines come with the clock's read of the information requests

@@ -152,7 +152,7 @@ class WorklistSection:
 def clocked(requests: QuerySet[ExemptionRequest], **annotations) -> list[tuple]:
     """Each request's light row (pk, state, the clock's columns and `annotations`, as named fields)
     with its clock, in the queryset's order: two reads whatever their number. Full requests are made into objects only for
-    the rows a page shows (RequestRows): at an authority's volume, objects and a clock per related
+    the rows a page shows (requests_of_rows): at an authority's volume, objects and a clock per related
     manager for every request cost a worklist most of its time (bench/worklists.py)."""
     light = list(
         requests.annotate(**annotations).values_list(
@@ -179,10 +179,11 @@ def clocked(requests: QuerySet[ExemptionRequest], **annotations) -> list[tuple]:
 class PageRows:
     """A worklist section's rows, already in order, made into what a page shows only for the page
     asked (django.core.paginator takes it like a queryset): the order comes from a light read of
-    every row, the objects for ten of them."""
+    every row, `read` makes the objects for the ten rows of a page."""
 
-    def __init__(self, rows: list):
+    def __init__(self, rows: list, read: Callable[[list], list]):
         self._rows = rows
+        self._read = read
 
     def count(self) -> int:
         return len(self._rows)
@@ -191,24 +192,19 @@ class PageRows:
         return self.count()
 
     def __getitem__(self, index: slice) -> list:
-        return self.read(self._rows[index])
-
-    def read(self, rows: list) -> list:
-        raise NotImplementedError
+        return self._read(self._rows[index])
 
 
-class RequestRows(PageRows):
-    """Requests, each with its clock (from `clocked`)."""
-
-    def read(self, rows: list[tuple]) -> list[tuple[ExemptionRequest, ReviewClock | None]]:
-        # By id alone: the rows come from the requests the person sees. Only the row's columns: the
-        # full request, and the patient with its encrypted identity, cost more than the page.
-        by_pk = (
-            ExemptionRequest.objects.select_related("hospital", "patient", "product")
-            .only("reference", "state", "hospital__name", "patient__pseudonym", "product__name")
-            .in_bulk([row.pk for row, _ in rows])
-        )
-        return [(by_pk[row.pk], clock) for row, clock in rows]
+def requests_of_rows(rows: list[tuple]) -> list[tuple[ExemptionRequest, ReviewClock | None]]:
+    """The requests of a page of `clocked` rows, each with its clock."""
+    # By id alone: the rows come from the requests the person sees. Only the row's columns: the
+    # full request, and the patient with its encrypted identity, cost more than the page.
+    by_pk = (
+        ExemptionRequest.objects.select_related("hospital", "patient", "product")
+        .only("reference", "state", "hospital__name", "patient__pseudonym", "product__name")
+        .in_bulk([row.pk for row, _ in rows])
+    )
+    return [(by_pk[row.pk], clock) for row, clock in rows]
 
 
 def by_due_date(rows: list) -> list:
@@ -234,11 +230,11 @@ def worklist_for(*, user: User, membership) -> list[WorklistSection]:
         assessed_by_user=Exists(Assessment.objects.filter(request=OuterRef("pk"), assessor=user)),
     )
 
-    def rows(keep: Callable, *, most_recent_first: bool = False) -> RequestRows:
+    def rows(keep: Callable, *, most_recent_first: bool = False) -> PageRows:
         """Those to act on first by their clock; or, before the authority has them, the most
         recently changed first."""
         kept = [(row, clock) for row, clock in listed if keep(row)]
-        return RequestRows(kept if most_recent_first else by_due_date(kept))
+        return PageRows(kept if most_recent_first else by_due_date(kept), requests_of_rows)
 
     if role == "pharmacist":
         return [

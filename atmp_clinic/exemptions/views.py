@@ -24,10 +24,11 @@ from . import services
 from .forms import STEP_FORMS, AttachmentForm, RequestForm
 from .models import APPROVED_STATES, Decision, ExemptionRequest, State
 from .selectors import (
-    RequestRows,
+    PageRows,
     by_due_date,
     clocked,
     request_progress,
+    requests_of_rows,
     requests_visible_to,
     return_notice,
     review_clock,
@@ -123,7 +124,7 @@ def request_list(request):
         "exemptions/request_list.html",
         {
             "page": Paginator(
-                RequestRows(by_due_date(rows) if is_authority else rows), REQUESTS_PER_PAGE
+                PageRows(by_due_date(rows) if is_authority else rows, requests_of_rows), REQUESTS_PER_PAGE
             ).get_page(request.GET.get("page")),
             "query": query.urlencode(),
             "states": [(value, label, counts.get(value, 0)) for value, label in State.choices],

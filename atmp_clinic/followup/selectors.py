@@ -59,20 +59,18 @@ def may_amend_plan(*, user: User, plan: FollowUpPlan) -> bool:
     )
 
 
-class VisitRows(PageRows):
-    """Visits, by id."""
-
-    def read(self, ids: list[int]) -> list[FollowUpVisit]:
-        # By id alone: the ids come from the visible plans. Only the row's columns (as RequestRows).
-        by_pk = (
-            FollowUpVisit.objects.select_related("plan__patient")
-            .only(
-                "label", "due_on", "window_opens_on", "window_closes_on", "modality", "status",
-                "plan__at_risk_since", "plan__patient__pseudonym",
-            )
-            .in_bulk(ids)
-        )  # fmt: skip
-        return [by_pk[pk] for pk in ids]
+def visits_by_id(ids: list[int]) -> list[FollowUpVisit]:
+    """A page of a worklist's visits, in the order of their ids."""
+    # By id alone: the ids come from the visible plans. Only the row's columns (as requests_of_rows).
+    by_pk = (
+        FollowUpVisit.objects.select_related("plan__patient")
+        .only(
+            "label", "due_on", "window_opens_on", "window_closes_on", "modality", "status",
+            "plan__at_risk_since", "plan__patient__pseudonym",
+        )
+        .in_bulk(ids)
+    )  # fmt: skip
+    return [by_pk[pk] for pk in ids]
 
 
 @dataclass(frozen=True)
@@ -110,8 +108,8 @@ def clinician_worklist(*, user: User, today: date) -> ClinicianWorklist:
         .values_list("pk", "status", "due_on", "window_closes_on")
     )
 
-    def ids(keep, order) -> VisitRows:
-        return VisitRows([pk for pk, *_ in sorted(filter(keep, listed), key=order)])
+    def ids(keep, order) -> PageRows:
+        return PageRows([pk for pk, *_ in sorted(filter(keep, listed), key=order)], visits_by_id)
 
     sections = [
         WorklistSection(
